@@ -1,0 +1,1 @@
+"""Processing adapters: parameters in, one core call, outputs out."""

@@ -1,0 +1,44 @@
+"""Fixtures shared by every test layer (none of them imports qgis)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ASSETS = Path(os.environ.get("TE_ASSETS", "/opt/tile-embeddings/assets"))
+TORCH_HOME = Path(os.environ.get("TORCH_HOME", "/opt/tile-embeddings/torch"))
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+def _asset(name):
+    path = ASSETS / name
+    if not path.exists():
+        pytest.fail(f"missing offline asset {path}: run 'make env' (scripts/qgis-env build)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def neon_osbs():
+    """Real NEON aerial image, 400x400 px, 10 cm, 3-band uint8, EPSG:32617."""
+    return _asset("OSBS_029.tif")
+
+
+@pytest.fixture(scope="session")
+def neon_yell():
+    """Real NEON aerial image, 2299x2472 px, 10 cm, georeferenced by scripts/fetch_assets.py."""
+    return _asset("NEON_YELL_crop2.tif")
+
+
+@pytest.fixture(scope="session")
+def mobilenet_weights():
+    path = TORCH_HOME / "hub" / "checkpoints" / "mobilenet_v2-b0353104.pth"
+    if not path.exists():
+        pytest.fail(f"missing {path}: run 'make env'")
+    return path
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
