@@ -10,7 +10,7 @@ export PYTHONPATH := $(PYPATH)
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: env test test-unit lint package pypath help
+.PHONY: env test test-unit lint package bench eval pypath help
 
 help:
 	@echo "make env        build/refresh the QGIS 3.40 rootfs and offline assets (once, ~5-10 min)"
@@ -18,6 +18,8 @@ help:
 	@echo "make test-unit  core unit tests only, no QGIS"
 	@echo "make lint       ruff + Qt6 breaker check"
 	@echo "make package    plugin zip in dist/ for 'Install from ZIP'"
+	@echo "make bench      speed/memory benchmarks, ratios against baselines run in the same process"
+	@echo "make eval       retrieval-quality evaluation on real NEON tiles"
 
 ifeq ($(TE_IN_ROOTFS),1)
 
@@ -38,6 +40,13 @@ lint:
 package:
 	python3 scripts/package.py dist
 
+# every bench/bench_*.py prints its own measurements and ratios; outputs go to bench-output/
+bench: pypath
+	@set -e; for f in bench/bench_*.py; do echo "== $$f"; python3 $$f $(ARGS); done
+
+eval: pypath
+	python3 bench/eval_retrieval.py $(ARGS)
+
 env:
 	@echo "inside the rootfs already"
 
@@ -46,7 +55,7 @@ else
 env:
 	$(ENV) build
 
-test test-unit lint package:
+test test-unit lint package bench eval:
 	$(ENV) run make $@ ARGS="$(ARGS)"
 
 endif
