@@ -28,7 +28,7 @@ pypath:
 	@mkdir -p $(PYPATH) && ln -sfn $(CURDIR) $(PYPATH)/tile_embeddings
 
 test: pypath
-	$(XVFB) $(PYTEST) tests $(ARGS)
+	$(XVFB) $(PYTEST) $(ARGS)
 
 test-unit: pypath
 	$(PYTEST) -p no:pytest_qgis tests/unit $(ARGS)

@@ -3,6 +3,8 @@
 import os
 
 from qgis.core import QgsApplication
+from qgis.PyQt import sip
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
@@ -26,6 +28,8 @@ class TileEmbeddingsPlugin:
         self.provider = None
         self.actions = []
         self.toolbar = None
+        self.dock = None
+        self.dock_action = None
 
     # -- Processing (also called by qgis_process, which never calls initGui) ---------------------
     def initProcessing(self):  # noqa: N802
@@ -39,11 +43,44 @@ class TileEmbeddingsPlugin:
         self.toolbar = self.iface.addToolBar("Tile Embeddings")
         self.toolbar.setObjectName("TileEmbeddingsToolbar")
         icon = QIcon(os.path.join(PLUGIN_DIR, "resources", "icons", "tile_embeddings.svg"))
+        dock_icon = QIcon(os.path.join(PLUGIN_DIR, "resources", "icons", "similarity_dock.svg"))
+        self.dock_action = QAction(dock_icon, "Similar Tiles Dock", self.iface.mainWindow())
+        self.dock_action.setObjectName("TileEmbeddingsDockAction")
+        self.dock_action.setCheckable(True)
+        self.dock_action.setToolTip("Click a tile on the map and see the tiles that look like it")
+        self.dock_action.toggled.connect(self.toggle_dock)
+        self.toolbar.addAction(self.dock_action)
+        self.iface.addPluginToMenu(MENU, self.dock_action)
+        self.actions.append(self.dock_action)
         about = QAction(icon, "About Tile Embeddings…", self.iface.mainWindow())
         about.setObjectName("TileEmbeddingsAbout")
         about.triggered.connect(self.show_about)
         self.iface.addPluginToMenu(MENU, about)
         self.actions.append(about)
+
+    def ensure_dock(self):
+        """Create the dock on first use; registered with the main window it is also listed
+        under View > Panels."""
+        if self.dock is None:
+            from .dock import SimilarityDock
+
+            self.dock = SimilarityDock(self.iface, self.iface.mainWindow())
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+            self.dock.visibilityChanged.connect(self._dock_visibility)
+        return self.dock
+
+    def toggle_dock(self, checked):
+        if checked:
+            self.ensure_dock().show()
+            self.dock.raise_()
+        elif self.dock is not None:
+            self.dock.hide()
+
+    def _dock_visibility(self, visible):
+        if self.dock_action is not None and self.dock_action.isChecked() != visible:
+            self.dock_action.blockSignals(True)
+            self.dock_action.setChecked(visible)
+            self.dock_action.blockSignals(False)
 
     def show_about(self):
         QMessageBox.information(
@@ -54,6 +91,12 @@ class TileEmbeddingsPlugin:
         )
 
     def unload(self):
+        if self.dock is not None:
+            self.dock.shutdown()
+            self.iface.removeDockWidget(self.dock)
+            self.dock.deleteLater()
+            self.dock = None
+        self.dock_action = None
         for action in self.actions:
             self.iface.removePluginMenu(MENU, action)
             self.iface.removeToolBarIcon(action)
@@ -63,5 +106,6 @@ class TileEmbeddingsPlugin:
             self.toolbar.deleteLater()
             self.toolbar = None
         if self.provider is not None:
-            QgsApplication.processingRegistry().removeProvider(self.provider)
+            if not sip.isdeleted(self.provider):
+                QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

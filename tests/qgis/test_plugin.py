@@ -39,3 +39,21 @@ def test_init_gui_and_unload_leave_nothing_behind(fresh_plugin, qgis_iface):
 def test_session_provider_is_available_to_processing(te_provider):
     assert te_provider.id() == PROVIDER_ID
     assert QgsApplication.processingRegistry().providerById(PROVIDER_ID) is te_provider
+
+
+def test_dock_opens_from_its_action_and_unload_removes_it(fresh_plugin, qgis_iface):
+    fresh_plugin.initGui()
+    action = fresh_plugin.dock_action
+    assert action is not None and action.isCheckable()
+    action.trigger()
+    dock = fresh_plugin.dock
+    assert dock is not None and dock.objectName() == "TileEmbeddingsSimilarityDock"
+    assert action.isChecked()
+    tool = dock.tool
+    dock.pick.setChecked(True)
+    assert qgis_iface.mapCanvas().mapTool() is tool
+    fresh_plugin.unload()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert fresh_plugin.dock is None
+    assert sip.isdeleted(dock)
+    assert qgis_iface.mapCanvas().mapTool() is not tool

@@ -1,0 +1,258 @@
+"""The similarity dock: pick an index, click tiles on the map, see their look-alikes."""
+
+import os
+
+from qgis.core import Qgis, QgsProject, QgsSettings
+from qgis.gui import QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import QSize, Qt
+from qgis.PyQt.QtGui import QIcon, QPixmap
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .map_tool import TileClickTool
+from .similarity_session import SimilaritySession
+
+SETTINGS = "tile_embeddings/dock/"
+ROLE_TILE = Qt.ItemDataRole.UserRole
+
+
+def index_folder_of(path):
+    """The ``.teindex`` folder holding ``path`` (a layer source or a file inside it), or None."""
+    path = (path or "").split("|")[0]
+    while path and path != os.path.dirname(path):
+        if path.endswith(".teindex") and os.path.isdir(path):
+            return path
+        path = os.path.dirname(path)
+    return None
+
+
+class SimilarityDock(QgsDockWidget):
+    def __init__(self, iface, parent=None):
+        super().__init__("Tile Embeddings: similar tiles", parent)
+        self.setObjectName("TileEmbeddingsSimilarityDock")
+        self.iface = iface
+        self.canvas = iface.mapCanvas()
+        self.session = SimilaritySession(self.canvas, QgsProject.instance(), self)
+        self.tool = TileClickTool(self.canvas)
+        self.thumbnails = None
+        self._build()
+        self._connect()
+        self._restore_settings()
+
+    # -- layout -----------------------------------------------------------------------------------
+    def _build(self):
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        form = QFormLayout()
+        self.index_file = QgsFileWidget()
+        self.index_file.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
+        self.index_file.setDialogTitle("Similarity index folder (*.teindex)")
+        form.addRow("Index folder", self.index_file)
+        self.index_layer = QgsMapLayerComboBox()
+        self.index_layer.setFilters(Qgis.LayerFilter.VectorLayer)
+        self.index_layer.setAllowEmptyLayer(True)
+        self.index_layer.setLayer(None)
+        form.addRow("…or index layer", self.index_layer)
+        self.info = QLabel("No index open.")
+        self.info.setWordWrap(True)
+        form.addRow(self.info)
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 1000)
+        self.k_spin.setValue(10)
+        form.addRow("Results (k)", self.k_spin)
+        score_row = QHBoxLayout()
+        self.min_score_on = QCheckBox("Minimum score")
+        self.min_score = QDoubleSpinBox()
+        self.min_score.setRange(-1.0, 1.0)
+        self.min_score.setSingleStep(0.05)
+        self.min_score.setDecimals(3)
+        self.min_score.setValue(0.5)
+        self.min_score.setEnabled(False)
+        score_row.addWidget(self.min_score_on)
+        score_row.addWidget(self.min_score)
+        form.addRow(score_row)
+        layout.addLayout(form)
+
+        buttons = QHBoxLayout()
+        self.pick = QPushButton("Pick tiles on map")
+        self.pick.setCheckable(True)
+        self.pick.setToolTip("Click: query tile · Shift-click: add a positive · Ctrl-click: add a negative")
+        self.heatmap = QPushButton("Heatmap")
+        self.heatmap.setCheckable(True)
+        self.heatmap.setToolTip("Score every tile and show them with a graduated style")
+        self.export_button = QPushButton("Export…")
+        self.clear_button = QPushButton("Clear")
+        for b in (self.pick, self.heatmap, self.export_button, self.clear_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        hint = QLabel("Click: query tile · Shift-click: add positive · Ctrl-click: add negative · "
+                      "double-click a row to zoom")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["Tile", "Rank / role", "Score"])
+        self.tree.setIconSize(QSize(48, 48))
+        self.tree.setRootIsDecorated(False)
+        layout.addWidget(self.tree, 1)
+        self.status = QLabel("")
+        layout.addWidget(self.status)
+        self.setWidget(body)
+
+    def _connect(self):
+        self.index_file.fileChanged.connect(self._index_from_file)
+        self.index_layer.layerChanged.connect(self._index_from_layer)
+        self.k_spin.valueChanged.connect(self._k_changed)
+        self.min_score_on.toggled.connect(self._min_score_changed)
+        self.min_score.valueChanged.connect(self._min_score_changed)
+        self.pick.toggled.connect(self._pick_toggled)
+        self.heatmap.toggled.connect(self.session.set_heatmap)
+        self.export_button.clicked.connect(self._export)
+        self.clear_button.clicked.connect(self.session.clear)
+        self.tool.tileClicked.connect(self.session.handle_click)
+        self.tool.deactivated.connect(lambda: self.pick.setChecked(False))
+        self.tree.itemDoubleClicked.connect(self._zoom_to)
+        self.session.indexOpened.connect(self._index_opened)
+        self.session.queryChanged.connect(self._refresh_list)
+        self.session.resultsChanged.connect(self._refresh_list)
+        self.session.message.connect(self._message)
+        self.session.searchTimed.connect(self._timed)
+
+    # -- settings ---------------------------------------------------------------------------------
+    def _restore_settings(self):
+        s = QgsSettings()
+        self.k_spin.setValue(int(s.value(SETTINGS + "k", 10)))
+        self.min_score.setValue(float(s.value(SETTINGS + "min_score", 0.5)))
+        self.min_score_on.setChecked(s.value(SETTINGS + "min_score_on", False, type=bool))
+        self.session.layers.ramp_name = s.value(SETTINGS + "results_ramp", "Viridis")
+        last = s.value(SETTINGS + "last_index", "")
+        if last and os.path.isdir(last):
+            self.index_file.setFilePath(last)  # opens it in the background
+
+    def _save(self, key, value):
+        QgsSettings().setValue(SETTINGS + key, value)
+
+    # -- reactions ---------------------------------------------------------------------------------
+    def _index_from_file(self, path):
+        if path:
+            self.info.setText("Opening index…")
+            self.session.open_index(path)
+
+    def _index_from_layer(self, layer):
+        if layer is None:
+            return
+        folder = index_folder_of(layer.source())
+        if folder is None:
+            self._message(f"Layer '{layer.name()}' is not part of a similarity index (*.teindex).",
+                          Qgis.MessageLevel.Warning)
+            return
+        self.index_file.setFilePath(folder)
+
+    def _index_opened(self, info):
+        self._save("last_index", info["path"])
+        self.info.setText(f"<b>{os.path.basename(info['path'])}</b><br>model: {info['model']} · "
+                          f"{info['tiles']:,} tiles · CRS: {info['crs']}")
+        from .thumbnails import ThumbnailRenderer
+
+        if self.thumbnails is not None:
+            self.thumbnails.cancel()
+        self.thumbnails = ThumbnailRenderer(info.get("source"), self.session.crs, 64, self)
+        self.thumbnails.ready.connect(self._thumbnail)
+        self._refresh_list()
+
+    def _k_changed(self, value):
+        self.session.k = int(value)
+        self._save("k", int(value))
+        self.session.search()
+
+    def _min_score_changed(self, *_):
+        on = self.min_score_on.isChecked()
+        self.min_score.setEnabled(on)
+        self.session.min_score = float(self.min_score.value()) if on else None
+        self._save("min_score_on", on)
+        self._save("min_score", float(self.min_score.value()))
+        self.session.search()
+
+    def _pick_toggled(self, on):
+        if on:
+            self.canvas.setMapTool(self.tool)
+        elif self.canvas.mapTool() is self.tool:
+            self.canvas.unsetMapTool(self.tool)
+
+    def _message(self, text, level):
+        self.status.setText(text)
+        self.iface.messageBar().pushMessage("Tile Embeddings", text, level, 6)
+
+    def _timed(self, ms):
+        search_ms = self.session.last_search_ms or 0.0
+        self.status.setText(f"{len(self.session.result_ids)} results · search {search_ms:.0f} ms · "
+                            f"click → drawn {ms:.0f} ms")
+
+    def _refresh_list(self):
+        self.tree.clear()
+        s = self.session
+        rows = [(t, "query +", None) for t in s.positives] + [(t, "query −", None) for t in s.negatives]
+        ranked = enumerate(zip(s.result_ids, s.result_scores), 1)
+        rows += [(t, str(rank), score) for rank, (t, score) in ranked]
+        for tile_id, role, score in rows:
+            item = QTreeWidgetItem([tile_id, role, "" if score is None else f"{score:.3f}"])
+            item.setData(0, ROLE_TILE, tile_id)
+            self.tree.addTopLevelItem(item)
+            if self.thumbnails is not None and s.lookup is not None:
+                self.thumbnails.request(tile_id, s.lookup.geometries[tile_id])
+
+    def _thumbnail(self, tile_id, image):
+        icon = QIcon(QPixmap.fromImage(image))
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, ROLE_TILE) == tile_id:
+                item.setIcon(0, icon)
+
+    def _zoom_to(self, item, _column=0):
+        tile_id = item.data(0, ROLE_TILE)
+        s = self.session
+        if s.lookup is None or tile_id not in s.lookup.geometries:
+            return
+        from qgis.core import QgsCoordinateTransform
+
+        rect = s.lookup.geometries[tile_id].boundingBox()
+        canvas_crs = self.canvas.mapSettings().destinationCrs()
+        transform = QgsCoordinateTransform(s.crs, canvas_crs, QgsProject.instance())
+        rect = transform.transformBoundingBox(rect)
+        rect.scale(3.0)
+        self.canvas.setExtent(rect)
+        self.canvas.refresh()
+
+    def _export(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Export similarity results", "", "GeoPackage (*.gpkg)")
+        if not path:
+            return
+        if not path.lower().endswith(".gpkg"):
+            path += ".gpkg"
+        try:
+            self.session.export(path)
+        except Exception as e:
+            self._message(f"Export failed: {e}", Qgis.MessageLevel.Critical)
+            return
+        self._message(f"Exported to {path}", Qgis.MessageLevel.Success)
+
+    # -- teardown ---------------------------------------------------------------------------------
+    def shutdown(self):
+        if self.canvas.mapTool() is self.tool:
+            self.canvas.unsetMapTool(self.tool)
+        if self.thumbnails is not None:
+            self.thumbnails.cancel()
+        self.session.clear()

@@ -1,0 +1,332 @@
+"""The dock's brain, without widgets: index, query set, background search, map layers.
+
+Kept apart from the dock so tests drive it with a real QgsMapCanvas and compare it with the
+``tile_embeddings:similaritysearch`` algorithm: both call the same ``core.search`` functions.
+"""
+
+import os
+import time
+
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsCsException,
+    QgsFeature,
+    QgsField,
+    QgsProject,
+    QgsTask,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QCoreApplication, QMetaType, QObject, pyqtSignal
+
+from .map_tool import ADD_NEGATIVE, ADD_POSITIVE, REPLACE
+from .result_layers import ResultLayers
+from .search_task import SearchTask
+
+
+class OpenIndexTask(QgsTask):
+    """Opens an index and builds its tile lookup off the UI thread (1M tiles take seconds)."""
+
+    def __init__(self, path, on_done):
+        super().__init__("Tile Embeddings: open index", QgsTask.Flag.CanCancel)
+        self.path = path
+        self.on_done = on_done
+        self.index = None
+        self.lookup = None
+        self.error = None
+
+    def run(self):
+        try:
+            self.index, self.lookup = load_index(self.path, self.isCanceled)
+        except Exception as e:
+            self.error = e
+            return False
+        return True
+
+    def finished(self, ok):
+        self.on_done(self, ok)
+
+
+def load_index(path, is_canceled=None):
+    from ..core.index import open_index
+    from .tile_lookup import TileLookup
+
+    index = open_index(path)
+    lookup = TileLookup(index.tiles_path, is_canceled=is_canceled)
+    return index, lookup
+
+
+def source_raster(meta):
+    """The raster the index was made from, for thumbnails (first one for multi-raster indexes)."""
+    for key in ("source", "sources", "source_raster", "raster"):
+        value = meta.get(key)
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else None
+        if isinstance(value, dict):
+            value = value.get("path")
+        if isinstance(value, str) and value and os.path.exists(value):
+            return value
+    return None
+
+
+class SimilaritySession(QObject):
+    indexOpened = pyqtSignal(dict)
+    queryChanged = pyqtSignal()
+    resultsChanged = pyqtSignal()
+    message = pyqtSignal(str, object)  # text, Qgis.MessageLevel
+    searchTimed = pyqtSignal(float)  # milliseconds from click to results drawn
+
+    def __init__(self, canvas=None, project=None, parent=None):
+        super().__init__(parent)
+        self.canvas = canvas
+        self.project = project or QgsProject.instance()
+        self.layers = ResultLayers(self.project)
+        self.index = None
+        self.lookup = None
+        self.crs = QgsCoordinateReferenceSystem()
+        self.positives = []
+        self.negatives = []
+        self.result_ids = []
+        self.result_scores = []
+        self.k = 10
+        self.min_score = None
+        self.heatmap = False
+        self.generation = 0
+        self.task = None
+        self.open_task = None
+        self.last_search_ms = None
+        self.last_click_ms = None
+        self._t_click = None
+
+    # -- index ----------------------------------------------------------------------------------
+    def open_index(self, path, wait=False):
+        """Open an index folder; in the background unless ``wait`` (tests, scripts)."""
+        if wait:
+            try:
+                index, lookup = load_index(path)
+            except Exception as e:
+                self._fail_open(path, e)
+                return False
+            self._set_index(index, lookup)
+            return True
+        self.open_task = OpenIndexTask(path, self._open_done)
+        QgsApplication.taskManager().addTask(self.open_task)
+        return True
+
+    def _open_done(self, task, ok):
+        if task is not self.open_task:
+            return
+        self.open_task = None
+        if ok and task.index is not None:
+            self._set_index(task.index, task.lookup)
+        elif task.error is not None:
+            self._fail_open(task.path, task.error)
+
+    def _fail_open(self, path, error):
+        self.message.emit(f"Cannot open similarity index {path}: {error}", Qgis.MessageLevel.Critical)
+
+    def _set_index(self, index, lookup):
+        self.clear()
+        self.index = index
+        self.lookup = lookup
+        self.crs = QgsCoordinateReferenceSystem.fromWkt(index.crs_wkt)
+        self.indexOpened.emit(self.info())
+
+    def info(self):
+        if self.index is None:
+            return {}
+        meta = self.index.meta
+        return {
+            "path": self.index.path,
+            "model": meta.get("model", "?"),
+            "tiles": len(self.index),
+            "crs": self.crs.authid() or self.crs.description(),
+            "source": source_raster(meta),
+        }
+
+    # -- query ----------------------------------------------------------------------------------
+    def tile_at(self, point, crs):
+        """Tile id under ``point`` given in ``crs``, or None (outside every tile / no transform)."""
+        if self.lookup is None:
+            return None
+        if crs.isValid() and self.crs.isValid() and crs != self.crs:
+            transform = QgsCoordinateTransform(crs, self.crs, self.project)
+            try:
+                point = transform.transform(point)
+            except QgsCsException:
+                return None
+        return self.lookup.tile_at(point)
+
+    def handle_click(self, point, crs, mode=REPLACE):
+        """A map click: pick the tile, update the query set, search. Returns the tile id or None."""
+        self._t_click = time.perf_counter()
+        if self.index is None:
+            self.message.emit("Choose a similarity index first.", Qgis.MessageLevel.Warning)
+            return None
+        tile_id = self.tile_at(point, crs)
+        if tile_id is None:
+            self.message.emit("No tile of the index here: click inside a tile.", Qgis.MessageLevel.Info)
+            return None
+        if mode == REPLACE:
+            self.positives, self.negatives = [tile_id], []
+        elif mode == ADD_POSITIVE:
+            if tile_id in self.negatives:
+                self.negatives.remove(tile_id)
+            if tile_id not in self.positives:
+                self.positives.append(tile_id)
+        elif mode == ADD_NEGATIVE:
+            if tile_id in self.positives:
+                self.positives.remove(tile_id)
+            if tile_id not in self.negatives:
+                self.negatives.append(tile_id)
+        if not self.positives:
+            self.message.emit("Add at least one positive tile (plain click or Shift-click).",
+                              Qgis.MessageLevel.Info)
+        self._show_query()
+        self.queryChanged.emit()
+        if self.positives:
+            self.search()
+        return tile_id
+
+    def set_query(self, positives, negatives=()):
+        self.positives = list(positives)
+        self.negatives = list(negatives)
+        self._show_query()
+        self.queryChanged.emit()
+        if self.positives:
+            self.search()
+
+    def _show_query(self):
+        self.layers.show_query(self.index.crs_wkt, self.lookup.geometries, self.positives, self.negatives)
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self):
+        """Start a background search for the current query set; a running one is superseded."""
+        if self.index is None or not self.positives:
+            return
+        if self.task is not None:
+            try:
+                self.task.cancel()
+            except RuntimeError:  # already deleted by the task manager
+                pass
+        self.generation += 1
+        k = self.k + len(self.positives)  # query tiles are shown separately: ask for a few more
+        self.task = SearchTask(self.index, self.positives, self.negatives, k, self.heatmap,
+                               self.generation, self._search_done)
+        QgsApplication.taskManager().addTask(self.task)
+
+    def busy(self):
+        return self.task is not None or self.open_task is not None
+
+    def wait(self, timeout=30.0):
+        """Spin the event loop until the running task has finished (tests, scripts)."""
+        end = time.perf_counter() + timeout
+        while self.busy() and time.perf_counter() < end:
+            QCoreApplication.processEvents()
+            time.sleep(0.002)
+        return not self.busy()
+
+    def _search_done(self, task, ok):
+        if task.generation != self.generation:
+            return  # superseded by a newer click
+        self.task = None
+        if not ok:
+            if task.error is not None:
+                self.message.emit(f"Similarity search failed: {task.error}", Qgis.MessageLevel.Critical)
+            return
+        self.last_search_ms = task.seconds * 1000.0
+        result = task.result
+        query = set(self.positives) | set(self.negatives)
+        ids, scores = [], []
+        for tile_id, score in zip(result.ids, result.scores):
+            if tile_id in query:
+                continue
+            if self.min_score is not None and float(score) < self.min_score:
+                continue
+            ids.append(tile_id)
+            scores.append(float(score))
+        self.result_ids, self.result_scores = ids[: self.k], scores[: self.k]
+        crs_wkt, geometries = self.index.crs_wkt, self.lookup.geometries
+        self.layers.show_results(crs_wkt, geometries, self.result_ids, self.result_scores)
+        if self.heatmap and task.scores is not None:
+            self.layers.show_heatmap(crs_wkt, geometries, self.index.ids, task.scores)
+        self.resultsChanged.emit()
+        self._time_drawing()
+
+    def _time_drawing(self):
+        t0 = self._t_click
+        if t0 is None:
+            return
+
+        def done():
+            self.last_click_ms = (time.perf_counter() - t0) * 1000.0
+            self.searchTimed.emit(self.last_click_ms)
+
+        if self.canvas is not None and self.canvas.isVisible():
+            def on_refreshed():
+                self.canvas.mapCanvasRefreshed.disconnect(on_refreshed)
+                done()
+            self.canvas.mapCanvasRefreshed.connect(on_refreshed)
+            self.canvas.refresh()
+        else:
+            done()
+
+    def set_heatmap(self, on):
+        self.heatmap = bool(on)
+        if not self.heatmap:
+            self.layers.hide_heatmap()
+        elif self.positives:
+            self.search()
+
+    # -- export / clear ---------------------------------------------------------------------------
+    def export(self, path):
+        """Write query set and results (role, rank, score, tile_id) to a GeoPackage, atomically."""
+        if self.index is None or not (self.positives or self.result_ids):
+            raise ValueError("nothing to export: click a tile first")
+        layer = QgsVectorLayer("Polygon", "similarity_results", "memory")
+        layer.setCrs(self.crs)
+        layer.dataProvider().addAttributes([
+            QgsField("role", QMetaType.Type.QString), QgsField("rank", QMetaType.Type.Int),
+            QgsField("score", QMetaType.Type.Double), QgsField("tile_id", QMetaType.Type.QString)])
+        layer.updateFields()
+        features = []
+        rows = [("positive", None, None, t) for t in self.positives]
+        rows += [("negative", None, None, t) for t in self.negatives]
+        rows += [("result", r, s, t) for r, (t, s) in enumerate(zip(self.result_ids, self.result_scores), 1)]
+        for role, rank, score, tile_id in rows:
+            f = QgsFeature(layer.fields())
+            f.setGeometry(self.lookup.geometries[tile_id])
+            f.setAttributes([role, rank, score, tile_id])
+            features.append(f)
+        layer.dataProvider().addFeatures(features)
+        tmp = path + ".part.gpkg"
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        options = QgsVectorFileWriter.SaveVectorOptions()
+        options.driverName = "GPKG"
+        options.layerName = "similarity_results"
+        error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(
+            layer, tmp, self.project.transformContext(), options)
+        if error != QgsVectorFileWriter.WriterError.NoError:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise OSError(message)
+        os.replace(tmp, path)
+        return path
+
+    def clear(self):
+        if self.task is not None:
+            try:
+                self.task.cancel()
+            except RuntimeError:
+                pass
+        self.generation += 1
+        self.task = None
+        self.positives, self.negatives = [], []
+        self.result_ids, self.result_scores = [], []
+        self.layers.remove_all()
+        self.queryChanged.emit()
+        self.resultsChanged.emit()

@@ -1,0 +1,61 @@
+"""Synthetic similarity indexes for dock tests and the dock benchmark (no torch, no QGIS).
+
+Written with the engine's own index writers, so what the dock opens is a real index folder.
+Embeddings come in clusters (tiles of one cluster look alike) so searches have a right answer.
+"""
+
+import os
+
+import numpy as np
+
+UTM17N_WKT = None
+
+
+def utm17n_wkt():
+    from osgeo import osr
+
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32617)
+    return srs.ExportToWkt()
+
+
+def make_synthetic_index(folder, rows=20, cols=20, dims=64, tile_size_m=25.6, origin=(404000.0, 3285000.0),
+                         clusters=8, seed=0, source=None, write_gpkg=True):
+    """A ``rows`` x ``cols`` grid index at ``origin`` (top-left, EPSG:32617)."""
+    from tile_embeddings.core import index as core_index
+
+    rng = np.random.default_rng(seed)
+    n = rows * cols
+    centres = rng.normal(size=(clusters, dims)).astype(np.float32)
+    labels = rng.integers(0, clusters, size=n)
+    emb = centres[labels] + 0.35 * rng.normal(size=(n, dims)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    emb = emb.astype(np.float32)
+    ids = [f"syn_r{r}_c{c}" for r in range(rows) for c in range(cols)]
+    x0, y0 = origin
+    partial = folder + ".partial"
+    os.makedirs(partial, exist_ok=True)
+    np.save(os.path.join(partial, core_index.EMBEDDINGS), emb)
+    core_index.write_ids(partial, ids)
+    wkt = utm17n_wkt()
+    if write_gpkg:
+        records = []
+        for r in range(rows):
+            for c in range(cols):
+                xa, ya = x0 + c * tile_size_m, y0 - r * tile_size_m
+                xb, yb = xa + tile_size_m, ya - tile_size_m
+                records.append({"tile_id": f"syn_r{r}_c{c}", "row": r, "col": c, "path": "",
+                                "valid_fraction": 1.0, "center_x": (xa + xb) / 2, "center_y": (ya + yb) / 2,
+                                "corners": [(xa, ya), (xb, ya), (xb, yb), (xa, yb)]})
+        core_index.write_tiles_gpkg(os.path.join(partial, core_index.TILES), wkt, records)
+    meta = core_index.base_meta(model="synthetic", count=n, dims=dims, crs_wkt=wkt,
+                                sources=[source] if source else [],
+                                embeddings_bytes=os.path.getsize(os.path.join(partial, core_index.EMBEDDINGS)))
+    core_index.write_meta(partial, meta)
+    core_index.publish(partial, folder)
+    return folder, labels
+
+
+def tile_centre(index_folder_or_none, row, col, tile_size_m=25.6, origin=(404000.0, 3285000.0)):
+    x0, y0 = origin
+    return x0 + (col + 0.5) * tile_size_m, y0 - (row + 0.5) * tile_size_m
