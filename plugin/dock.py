@@ -12,6 +12,7 @@ from qgis.PyQt.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -107,6 +108,11 @@ class SimilarityDock(QgsDockWidget):
         self.tree.setHeaderLabels(["Tile", "Rank / role", "Score"])
         self.tree.setIconSize(QSize(48, 48))
         self.tree.setRootIsDecorated(False)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self.tree, 1)
         self.status = QLabel("")
         layout.addWidget(self.status)

@@ -21,6 +21,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QMetaType
 from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtWidgets import QApplication
 
 GROUP_NAME = "Tile Embeddings"
 RESULTS_NAME = "Similar tiles"
@@ -138,6 +139,7 @@ class ResultLayers:
         settings.fieldName = "concat(rank, ': ', format_number(score, 3))"
         settings.placement = Qgis.LabelPlacement.OverPoint
         text = QgsTextFormat()
+        text.setFont(QApplication.font())  # an installed font: QGIS would try to download Open Sans
         text.setSize(8)
         text.setColor(QColor("#ffffff"))
         buffer = text.buffer()

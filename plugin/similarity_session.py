@@ -54,8 +54,11 @@ def load_index(path, is_canceled=None):
     from ..core.index import open_index
     from .tile_lookup import TileLookup
 
+    from ..core.search import get_searcher
+
     index = open_index(path)
     lookup = TileLookup(index.tiles_path, is_canceled=is_canceled)
+    get_searcher(index)  # built here, off the UI thread, so the first click is as fast as the next
     return index, lookup
 
 

@@ -4,6 +4,9 @@ import pytest
 from qgis.core import QgsApplication
 
 PROVIDER_ID = "tile_embeddings"
+# Python must keep its provider objects alive: once the wrapper is garbage-collected, QGIS can no
+# longer call the algorithms' Python createInstance() ("Error creating algorithm from createInstance()").
+_KEEP_ALIVE = []
 
 
 def ensure_provider():
@@ -13,8 +16,9 @@ def ensure_provider():
     if provider is None:
         from tile_embeddings.processing_provider.provider import TileEmbeddingsProvider
 
-        registry.addProvider(TileEmbeddingsProvider())
-        provider = registry.providerById(PROVIDER_ID)
+        provider = TileEmbeddingsProvider()
+        _KEEP_ALIVE.append(provider)
+        registry.addProvider(provider)
     return provider
 
 
@@ -37,6 +41,4 @@ def fresh_plugin(qgis_app, qgis_processing, qgis_iface):
     yield plugin
     plugin.unload()
     if previous is not None:
-        from tile_embeddings.processing_provider.provider import TileEmbeddingsProvider
-
-        registry.addProvider(TileEmbeddingsProvider())
+        ensure_provider()
