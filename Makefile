@@ -9,10 +9,12 @@ XVFB     := xvfb-run -a -s "-screen 0 1600x1000x24 -nolisten tcp"
 export PYTHONPATH := $(PYPATH)
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
+OUT      ?= demo-output
 
-.PHONY: env test test-unit lint package bench eval pypath help
+.PHONY: env test test-unit lint package bench eval demo models pypath help
 
 help:
+	@echo "make demo       the main job on real NEON imagery -> OUT (default ./demo-output)"
 	@echo "make env        build/refresh the QGIS 3.40 rootfs and offline assets (once, ~5-10 min)"
 	@echo "make test       all tests (unit + QGIS + GUI) inside the rootfs"
 	@echo "make test-unit  core unit tests only, no QGIS"
@@ -47,6 +49,13 @@ bench: pypath
 eval: pypath
 	python3 bench/eval_retrieval.py $(ARGS)
 
+demo: pypath
+	python3 scripts/demo.py --out "$(OUT)" $(ARGS)
+
+# regenerate resources/models/*.model3 after changing an algorithm's parameters
+models: pypath
+	python3 scripts/build_models.py
+
 env:
 	@echo "inside the rootfs already"
 
@@ -55,7 +64,11 @@ else
 env:
 	$(ENV) build
 
-test test-unit lint package bench eval:
+test test-unit lint package bench eval models:
 	$(ENV) run make $@ ARGS="$(ARGS)"
+
+demo:
+	@mkdir -p "$(OUT)"
+	TE_EXTRA_MOUNT="$(abspath $(OUT))" $(ENV) run make demo OUT="$(abspath $(OUT))" ARGS="$(ARGS)"
 
 endif

@@ -261,4 +261,4 @@ class SimilarityDock(QgsDockWidget):
             self.canvas.unsetMapTool(self.tool)
         if self.thumbnails is not None:
             self.thumbnails.cancel()
-        self.session.clear()
+        self.session.shutdown()

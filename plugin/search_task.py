@@ -44,4 +44,6 @@ class SearchTask(QgsTask):
         return not self.isCanceled()
 
     def finished(self, ok):
-        self.on_done(self, ok)
+        from .similarity_session import call_back
+
+        call_back(self.on_done, self, ok)

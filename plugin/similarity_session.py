@@ -15,11 +15,13 @@ from qgis.core import (
     QgsCsException,
     QgsFeature,
     QgsField,
+    QgsMessageLog,
     QgsProject,
     QgsTask,
     QgsVectorFileWriter,
     QgsVectorLayer,
 )
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication, QMetaType, QObject, pyqtSignal
 
 from .map_tool import ADD_NEGATIVE, ADD_POSITIVE, REPLACE
@@ -47,14 +49,21 @@ class OpenIndexTask(QgsTask):
         return True
 
     def finished(self, ok):
-        self.on_done(self, ok)
+        call_back(self.on_done, self, ok)
+
+
+def call_back(on_done, task, ok):
+    """Deliver a task's result; never let an exception escape QgsTask.finished() (it aborts QGIS)."""
+    try:
+        on_done(task, ok)
+    except Exception as e:  # the receiver may be gone (plugin unloaded while the task ran)
+        QgsMessageLog.logMessage(f"{task.description()}: {e}", "Tile Embeddings", Qgis.MessageLevel.Warning)
 
 
 def load_index(path, is_canceled=None):
     from ..core.index import open_index
-    from .tile_lookup import TileLookup
-
     from ..core.search import get_searcher
+    from .tile_lookup import TileLookup
 
     index = open_index(path)
     lookup = TileLookup(index.tiles_path, is_canceled=is_canceled)
@@ -103,6 +112,23 @@ class SimilaritySession(QObject):
         self.last_search_ms = None
         self.last_click_ms = None
         self._t_click = None
+        self._alive = True
+
+    def alive(self):
+        return self._alive and not sip.isdeleted(self)
+
+    def shutdown(self):
+        """Stop reacting to tasks still running (the dock is going away)."""
+        for task in (self.task, self.open_task):
+            if task is not None:
+                try:
+                    task.cancel()
+                    # let the worker thread let go of the index before its owner goes away
+                    task.waitForFinished(10000)
+                except RuntimeError:  # already finished and deleted by the task manager
+                    pass
+        self.clear()
+        self._alive = False
 
     # -- index ----------------------------------------------------------------------------------
     def open_index(self, path, wait=False):
@@ -120,7 +146,7 @@ class SimilaritySession(QObject):
         return True
 
     def _open_done(self, task, ok):
-        if task is not self.open_task:
+        if not self.alive() or task is not self.open_task:
             return
         self.open_task = None
         if ok and task.index is not None:
@@ -233,7 +259,7 @@ class SimilaritySession(QObject):
         return not self.busy()
 
     def _search_done(self, task, ok):
-        if task.generation != self.generation:
+        if not self.alive() or task.generation != self.generation:
             return  # superseded by a newer click
         self.task = None
         if not ok:
@@ -265,12 +291,17 @@ class SimilaritySession(QObject):
             return
 
         def done():
+            if not self.alive():
+                return
             self.last_click_ms = (time.perf_counter() - t0) * 1000.0
             self.searchTimed.emit(self.last_click_ms)
 
         if self.canvas is not None and self.canvas.isVisible():
             def on_refreshed():
-                self.canvas.mapCanvasRefreshed.disconnect(on_refreshed)
+                try:
+                    self.canvas.mapCanvasRefreshed.disconnect(on_refreshed)
+                except (RuntimeError, TypeError):
+                    pass
                 done()
             self.canvas.mapCanvasRefreshed.connect(on_refreshed)
             self.canvas.refresh()
@@ -321,6 +352,8 @@ class SimilaritySession(QObject):
         return path
 
     def clear(self):
+        if not self.alive():
+            return
         if self.task is not None:
             try:
                 self.task.cancel()

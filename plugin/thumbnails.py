@@ -1,6 +1,7 @@
 """Tile thumbnails rendered by QGIS from the index's source raster (its own style, any CRS)."""
 
 from qgis.core import QgsMapRendererParallelJob, QgsMapSettings, QgsRasterLayer
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QObject, QSize, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
@@ -41,10 +42,15 @@ class ThumbnailRenderer(QObject):
         job.start()
 
     def _done(self, tile_id, job):
-        image = job.renderedImage()
-        self.jobs.pop(tile_id, None)
-        self.cache[tile_id] = image
-        self.ready.emit(tile_id, image)
+        if sip.isdeleted(self):  # the dock closed while QGIS was still drawing
+            return
+        try:
+            image = job.renderedImage()
+            self.jobs.pop(tile_id, None)
+            self.cache[tile_id] = image
+            self.ready.emit(tile_id, image)
+        except RuntimeError:
+            pass
 
     def cancel(self):
         for job in list(self.jobs.values()):

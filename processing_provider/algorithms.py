@@ -6,4 +6,12 @@ algorithm never hides the others: algorithms always register and explain themsel
 """
 
 # (module, class) pairs, in toolbox order
-ALGORITHMS = []
+ALGORITHMS = [
+    ("bbox_mask", "BboxMaskAlgorithm"),
+    ("split_raster", "SplitRasterAlgorithm"),
+    ("centroid_layer", "CentroidLayerAlgorithm"),
+    ("rgb_stretch", "RgbStretchAlgorithm"),
+    ("embed_tiles", "EmbedTilesAlgorithm"),
+    ("similarity_search", "SimilaritySearchAlgorithm"),
+    ("tiled_segmentation", "TiledSegmentationAlgorithm"),
+]

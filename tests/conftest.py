@@ -42,3 +42,23 @@ def mobilenet_weights():
 def artifacts_dir():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# -- process exit ---------------------------------------------------------------------------------
+# pytest-qgis shuts QGIS (and with it GDAL's driver manager) down when the session ends, *before*
+# Python finalises; GDAL datasets that Python frees during finalisation then crash in their
+# destructors, turning a green run into exit code 139. QGIS desktop finalises Python first, so
+# this only concerns test runs. Once pytest has reported, we leave with its exit status.
+def pytest_sessionfinish(session, exitstatus):
+    session.config._te_exitstatus = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    status = getattr(config, "_te_exitstatus", None)
+    if status is not None:
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)

@@ -29,7 +29,17 @@ def te_provider(qgis_app, qgis_processing):
 
 
 @pytest.fixture
-def fresh_plugin(qgis_app, qgis_processing, qgis_iface):
+def clean_dock_settings():
+    """Dock settings start empty: a remembered index would make a new dock open it."""
+    from qgis.core import QgsSettings
+
+    QgsSettings().remove("tile_embeddings/dock")
+    yield
+    QgsSettings().remove("tile_embeddings/dock")
+
+
+@pytest.fixture
+def fresh_plugin(qgis_app, qgis_processing, qgis_iface, clean_dock_settings):
     """A plugin instance with the provider slot free (re-registers the session provider after)."""
     import tile_embeddings
 
@@ -42,3 +52,23 @@ def fresh_plugin(qgis_app, qgis_processing, qgis_iface):
     plugin.unload()
     if previous is not None:
         ensure_provider()
+
+
+@pytest.fixture(autouse=True)
+def collect_qgis_garbage():
+    """Free each test's QGIS objects (sessions, layers, canvases in reference cycles) while QGIS is
+    alive: collected after exitQgis() they crash the process after the last test has passed."""
+    import gc
+
+    yield
+    gc.collect()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collect_garbage_before_qgis_exits(qgis_app):
+    """Set up after ``qgis_app``, so torn down before it: the session's last garbage (GDAL datasets
+    among it) is freed while QGIS and GDAL are still alive, not during pytest's final report."""
+    import gc
+
+    yield
+    gc.collect()

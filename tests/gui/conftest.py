@@ -1,3 +1,8 @@
 """Real QGIS desktop tests: they start the qgis binary under Xvfb with a fresh profile."""
 
-from qgis_fixtures import fresh_plugin, te_provider  # noqa: F401
+from qgis_fixtures import (  # noqa: F401
+    collect_garbage_before_qgis_exits,
+    collect_qgis_garbage,
+    fresh_plugin,
+    te_provider,
+)

@@ -1,0 +1,675 @@
+"""Tiles -> CNN embeddings -> a similarity index, in batches that survive interruption.
+
+The fast path tiles a raster on the fly (no tile files): a reader thread reads each batch's
+windows with GDAL and stretches them to 8-bit RGB (GDAL and numpy release the GIL) while the
+main thread resizes, normalises and runs the model on the previous batch. Preprocessing is the
+same for every tile and recorded in the index metadata, so a query image can be embedded the same
+way later (:func:`embed_image`).
+
+Resume: rows are written into ``<output>.partial/embeddings.npy`` (a memory map) and the number
+of finished rows into ``state.json`` after each batch; a re-run with the same inputs and settings
+continues from there. The finished folder is renamed to ``<output>`` at the end.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from . import index as tindex
+from .errors import Canceled, InputError
+from .progress import ensure
+
+STRETCHES = ("global", "per_tile", "none")
+STATE = "state.json"
+VALID = "valid.npy"
+PARTIAL_SUFFIX = ".partial"
+
+
+# -- preprocessing ------------------------------------------------------------------------------
+def parse_bands(bands):
+    """``"3,2,1"`` / ``[3, 2, 1]`` -> ``(3, 2, 1)``: one band (grey) or three (RGB), 1-based."""
+    if isinstance(bands, str):
+        parts = [p for p in bands.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+        try:
+            bands = [int(p) for p in parts]
+        except ValueError:
+            raise InputError(
+                f"band order must be band numbers such as 3,2,1, not {bands!r}", parameter="BANDS"
+            ) from None
+    bands = tuple(int(b) for b in (bands or (1, 2, 3)))
+    if len(bands) not in (1, 3) or min(bands) < 1:
+        raise InputError(
+            f"give one band (grey) or three band numbers (R,G,B), 1-based, not {bands}", parameter="BANDS"
+        )
+    return bands
+
+
+class Preprocessing:
+    """Band order, stretch and model input size: everything between raw pixels and the model."""
+
+    def __init__(
+        self,
+        bands=(1, 2, 3),
+        stretch="global",
+        lower=0.5,
+        upper=99.5,
+        cuts=None,
+        input_size=224,
+        rotation_invariant=False,
+        mean=None,
+        std=None,
+    ):
+        from .models import IMAGENET_MEAN, IMAGENET_STD
+
+        if stretch not in STRETCHES:
+            raise InputError(
+                f"stretch must be one of {', '.join(STRETCHES)}, not {stretch!r}", parameter="STRETCH"
+            )
+        if not 0.0 <= float(lower) < float(upper) <= 100.0:
+            raise InputError("percentiles must satisfy 0 <= lower < upper <= 100", parameter="LOWER")
+        if int(input_size) < 16:
+            raise InputError("input size must be at least 16 pixels", parameter="INPUT_SIZE")
+        self.bands = parse_bands(bands)
+        self.stretch = stretch
+        self.lower, self.upper = float(lower), float(upper)
+        self.cuts = None if cuts is None else np.asarray(cuts, dtype=np.float64).reshape(-1, 2)
+        self.input_size = int(input_size)
+        self.rotation_invariant = bool(rotation_invariant)
+        self.mean = tuple(mean or IMAGENET_MEAN)
+        self.std = tuple(std or IMAGENET_STD)
+
+    def to_meta(self):
+        return {
+            "bands": list(self.bands),
+            "stretch": self.stretch,
+            "lower": self.lower,
+            "upper": self.upper,
+            "cuts": None if self.cuts is None else self.cuts.tolist(),
+            "input_size": self.input_size,
+            "rotation_invariant": self.rotation_invariant,
+            "resize": "bilinear-antialias",
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "l2_normalised": True,
+        }
+
+    @classmethod
+    def from_meta(cls, m):
+        return cls(
+            m["bands"],
+            m["stretch"],
+            m.get("lower", 0.5),
+            m.get("upper", 99.5),
+            m.get("cuts"),
+            m["input_size"],
+            m.get("rotation_invariant", False),
+            m.get("mean"),
+            m.get("std"),
+        )
+
+    def to_rgb8(self, array, valid=None):
+        """Raw ``(nbands, h, w)`` -> uint8 ``(3, h, w)`` with this stretch."""
+        from .stretch import apply_cuts, percentile_cuts_array
+
+        mask = None if valid is None or valid.all() else valid
+        if self.stretch == "none":
+            out = np.clip(array, 0, 255).astype(np.uint8, copy=False)
+            if mask is not None:
+                out = out.copy()
+                out[:, ~(mask.all(axis=0) if mask.ndim == 3 else mask)] = 0
+            return np.repeat(out, 3, axis=0) if out.shape[0] == 1 else out
+        cuts = (
+            self.cuts
+            if self.stretch == "global"
+            else percentile_cuts_array(array, self.lower, self.upper, mask)
+        )
+        return apply_cuts(array, cuts, mask, reserve_zero=False)
+
+
+# -- the model side -----------------------------------------------------------------------------
+def _to_model_input(batch_u8, prep, device):
+    """uint8 (b, 3, h, w) numpy or list of differently sized tiles -> normalised float tensor."""
+    import torch
+    from torch.nn.functional import interpolate
+
+    s = prep.input_size
+    mean = torch.tensor(prep.mean, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+    std = torch.tensor(prep.std, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+
+    def resize(x):
+        if x.shape[-2:] != (s, s):
+            x = interpolate(x, size=(s, s), mode="bilinear", antialias=True, align_corners=False)
+        return x
+
+    if isinstance(batch_u8, np.ndarray):
+        x = resize(torch.from_numpy(batch_u8).to(device=device, dtype=torch.float32))
+    else:
+        x = torch.cat(
+            [resize(torch.from_numpy(a[None]).to(device=device, dtype=torch.float32)) for a in batch_u8]
+        )
+    return (x - mean.to(device)) / std.to(device)
+
+
+def dihedral_views(x):
+    """The 8 rotations/flips of a (b, c, h, w) batch: aerial tiles have no canonical orientation."""
+    import torch
+
+    views = []
+    for flipped in (x, torch.flip(x, dims=(3,))):
+        for k in range(4):
+            views.append(torch.rot90(flipped, k, dims=(2, 3)))
+    return views
+
+
+def embed_arrays(extractor, batch_u8, prep, normalize=True):
+    """Embeddings ``(b, d)`` float32 of uint8 RGB tiles (array ``(b, 3, h, w)`` or list of them)."""
+    x = _to_model_input(batch_u8, prep, extractor.device)
+    if prep.rotation_invariant:
+        feats = None
+        for v in dihedral_views(x):
+            f = extractor(v.contiguous())
+            feats = f if feats is None else feats + f
+        feats = feats / 8.0
+    else:
+        feats = extractor(x)
+    out = feats.numpy().astype(np.float32, copy=False)
+    if normalize:
+        out = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out
+
+
+# -- tile sources -------------------------------------------------------------------------------
+class _ThreadLocalDatasets:
+    """One GDAL dataset handle per (thread, path): GDAL handles are not thread-safe."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def get(self, path, parameter="INPUT"):
+        from .raster_io import open_raster
+
+        cache = getattr(self._local, "cache", None)
+        if cache is None:
+            cache = self._local.cache = {}
+        ds = cache.get(path)
+        if ds is None:
+            if len(cache) > 64:
+                cache.clear()
+            ds = cache[path] = open_raster(path, parameter=parameter)
+        return ds
+
+
+class RasterTiles:
+    """Tiles of one raster, read straight from it (no tile files)."""
+
+    kind = "raster"
+
+    def __init__(self, path, tile_size=256, overlap=0, edge="drop", prefix=None):
+        from .grid import tile_windows
+        from .raster_io import crs_wkt, open_raster
+
+        self.path = os.path.abspath(os.fspath(path))
+        ds = open_raster(self.path, parameter="INPUT")
+        self.width, self.height, self.band_count = ds.RasterXSize, ds.RasterYSize, ds.RasterCount
+        self.gt = ds.GetGeoTransform()
+        self.crs_wkt = crs_wkt(ds)
+        ds = None  # closed now: an error below must not keep it alive in a traceback
+        self.tile_size, self.overlap, self.edge = int(tile_size), int(overlap), edge
+        self.tiles = tile_windows(self.width, self.height, self.tile_size, self.overlap, edge)
+        prefix = prefix or os.path.splitext(os.path.basename(self.path))[0]
+        self.ids = [t.tile_id(prefix) for t in self.tiles]
+        self._ds = _ThreadLocalDatasets()
+
+    def __len__(self):
+        return len(self.tiles)
+
+    def cut_sources(self):
+        return self.path
+
+    def sources(self):
+        return [self.path]
+
+    def fingerprint(self):
+        st = os.stat(self.path)
+        return [
+            self.path,
+            st.st_size,
+            st.st_mtime_ns,
+            self.tile_size,
+            self.overlap,
+            self.edge,
+            len(self.tiles),
+        ]
+
+    def check_bands(self, bands):
+        if max(bands) > self.band_count:
+            raise InputError(
+                f"band {max(bands)} requested but {self.path} has {self.band_count} band(s)",
+                parameter="BANDS",
+            )
+
+    def read(self, i, bands):
+        from .raster_io import read_window
+
+        t = self.tiles[i]
+        return read_window(self._ds.get(self.path), t.xoff, t.yoff, t.xsize, t.ysize, bands)
+
+    def record(self, i):
+        from .grid import window_center, window_corners
+
+        t = self.tiles[i]
+        cx, cy = window_center(self.gt, t.xoff, t.yoff, t.xsize, t.ysize)
+        return {
+            "tile_id": self.ids[i],
+            "row": t.row,
+            "col": t.col,
+            "path": "",
+            "center_x": cx,
+            "center_y": cy,
+            "corners": window_corners(self.gt, t.xoff, t.yoff, t.xsize, t.ysize),
+            "source": self.path,
+        }
+
+
+class TileFiles:
+    """Tiles listed in a tile-index GeoPackage (from splitraster): one raster file per tile."""
+
+    kind = "tile_index"
+
+    def __init__(self, gpkg):
+        from .grid import window_center, window_corners
+        from .raster_io import crs_wkt, open_raster
+        from .tile_index import read_tile_index
+
+        source = os.fspath(gpkg)  # may carry "|layername=..." (a QGIS layer source)
+        self.path = os.path.abspath(source.split("|", 1)[0])
+        layer = source.split("|layername=", 1)[1].split("|", 1)[0] if "|layername=" in source else None
+        recs = read_tile_index(self.path, layer_name=layer, parameter="TILE_INDEX")
+        if not recs:
+            raise InputError(f"the tile index {self.path} lists no tiles", parameter="TILE_INDEX")
+        base = os.path.dirname(self.path)
+        self.records, self.files, self.ids = [], [], []
+        wkts, band_counts = set(), set()
+        self.tile_size = 0
+        for r in recs:
+            f = r.get("path") or ""
+            if f and not os.path.isabs(f):
+                f = os.path.join(base, f)
+            if not f or not os.path.exists(f):
+                raise InputError(f"tile {r.get('tile_id')}: file {f!r} not found", parameter="TILE_INDEX")
+            ds = open_raster(f, parameter="TILE_INDEX")
+            gt = ds.GetGeoTransform()
+            w, h = ds.RasterXSize, ds.RasterYSize
+            self.tile_size = max(self.tile_size, w, h)
+            wkts.add(crs_wkt(ds))
+            band_counts.add(ds.RasterCount)
+            ds = None
+            cx, cy = window_center(gt, 0, 0, w, h)
+            self.records.append(
+                {
+                    "tile_id": str(r["tile_id"]),
+                    "row": r.get("row"),
+                    "col": r.get("col"),
+                    "path": f,
+                    "valid_fraction": r.get("valid_fraction"),
+                    "center_x": cx,
+                    "center_y": cy,
+                    "corners": window_corners(gt, 0, 0, w, h),
+                    "source": f,
+                }
+            )
+            self.files.append(f)
+            self.ids.append(str(r["tile_id"]))
+        if len(wkts) > 1:
+            raise InputError(
+                "the tiles are in different CRSs; split each raster into its own index",
+                parameter="TILE_INDEX",
+            )
+        if len(set(self.ids)) != len(self.ids):
+            raise InputError("the tile index has duplicate tile ids", parameter="TILE_INDEX")
+        self.crs_wkt = wkts.pop()
+        self.band_count = min(band_counts)
+        self._ds = _ThreadLocalDatasets()
+
+    def __len__(self):
+        return len(self.files)
+
+    def cut_sources(self):
+        return self.files
+
+    def sources(self):
+        return [self.path]
+
+    def fingerprint(self):
+        st = os.stat(self.path)
+        return [self.path, st.st_size, st.st_mtime_ns, len(self.files)]
+
+    def check_bands(self, bands):
+        if max(bands) > self.band_count:
+            raise InputError(
+                f"band {max(bands)} requested but the tiles have {self.band_count} band(s)", parameter="BANDS"
+            )
+
+    def read(self, i, bands):
+        from .raster_io import read_window
+
+        ds = self._ds.get(self.files[i], parameter="TILE_INDEX")
+        return read_window(ds, 0, 0, ds.RasterXSize, ds.RasterYSize, bands)
+
+    def record(self, i):
+        return self.records[i]
+
+
+def open_source(raster=None, tile_size=256, tile_index=None, overlap=0, edge="drop"):
+    if tile_index:
+        return TileFiles(tile_index)
+    if raster:
+        return RasterTiles(raster, tile_size, overlap, edge)
+    raise InputError(
+        "give a raster (tiled on the fly) or a tile-index layer from 'Split raster'.", parameter="INPUT"
+    )
+
+
+# -- the run ------------------------------------------------------------------------------------
+def _fingerprint(source, extractor, prep):
+    payload = {
+        "source": source.fingerprint(),
+        "model": extractor.model,
+        "weights": extractor.weights_sha256,
+        "dims": extractor.dims,
+        "prep": {k: v for k, v in prep.to_meta().items() if k != "cuts"},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _write_state(folder, state):
+    tmp = os.path.join(folder, STATE + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(state, f)
+    os.replace(tmp, os.path.join(folder, STATE))
+
+
+def _read_state(folder):
+    try:
+        with open(os.path.join(folder, STATE), encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def partial_folder(output):
+    return os.path.abspath(os.fspath(output)).rstrip(os.sep) + PARTIAL_SUFFIX
+
+
+def embed_tiles(
+    output,
+    raster=None,
+    tile_size=256,
+    tile_index=None,
+    overlap=0,
+    edge="drop",
+    model="mobilenet_v2",
+    weights=None,
+    bands=(1, 2, 3),
+    stretch="global",
+    lower=0.5,
+    upper=99.5,
+    input_size=224,
+    batch_size=32,
+    device="auto",
+    rotation_invariant=False,
+    resume=True,
+    npy_output=None,
+    build_ivf=None,
+    progress=None,
+):
+    """Embed every tile of ``raster`` (tiled on the fly) or ``tile_index`` into the index ``output``.
+
+    Returns the index folder path. ``npy_output`` also writes the seed-style ``.npy`` + id list.
+    ``build_ivf`` (default: above the search IVF threshold) stores a trained IVF index too.
+    """
+    from .models import load_extractor
+    from .stretch import compute_cuts
+
+    progress = ensure(progress)
+    output = os.path.abspath(os.fspath(output)).rstrip(os.sep)
+    if not output:
+        raise InputError("no output index path given", parameter="OUTPUT")
+    if os.path.exists(output) and not (
+        os.path.isdir(output) and (not os.listdir(output) or tindex.is_index_folder(output))
+    ):
+        raise InputError(
+            f"{output} exists and is not a similarity index: choose another output name.", parameter="OUTPUT"
+        )
+    batch_size = int(batch_size)
+    if batch_size < 1:
+        raise InputError("batch size must be at least 1", parameter="BATCH_SIZE")
+    t_start = time.time()
+    progress.text("opening tiles")
+    source = open_source(raster, tile_size, tile_index, overlap, edge)
+    prep = Preprocessing(bands, stretch, lower, upper, None, input_size, rotation_invariant)
+    source.check_bands(prep.bands)
+    n = len(source)
+    if n == 0:
+        raise InputError("no tiles to embed", parameter="INPUT")
+    progress.text(f"loading model {model}")
+    extractor = load_extractor(model, weights, device, prep.input_size)
+    prep.mean, prep.std = extractor.mean, extractor.std
+    d = extractor.dims
+    fingerprint = _fingerprint(source, extractor, prep)
+
+    partial = partial_folder(output)
+    state = _read_state(partial) if resume and os.path.isdir(partial) else None
+    if (
+        state is None
+        or state.get("fingerprint") != fingerprint
+        or state.get("count") != n
+        or state.get("dims") != d
+    ):
+        if os.path.isdir(partial):
+            shutil.rmtree(partial)
+        os.makedirs(partial)
+        state = {"fingerprint": fingerprint, "count": n, "dims": d, "done": 0, "cuts": None}
+        emb = np.lib.format.open_memmap(
+            os.path.join(partial, tindex.EMBEDDINGS), mode="w+", dtype=np.float32, shape=(n, d)
+        )
+        valid = np.lib.format.open_memmap(
+            os.path.join(partial, VALID), mode="w+", dtype=np.float32, shape=(n,)
+        )
+    else:
+        emb = np.load(os.path.join(partial, tindex.EMBEDDINGS), mmap_mode="r+")
+        valid = np.load(os.path.join(partial, VALID), mmap_mode="r+")
+        progress.text(f"resuming after {state['done']} of {n} tiles")
+
+    # global stretch: one set of cuts for all tiles (kept in the resume state)
+    if prep.stretch == "global":
+        if state.get("cuts") is None:
+            progress.text("computing global percentile cuts")
+            state["cuts"] = compute_cuts(
+                source.cut_sources(), prep.bands, prep.lower, prep.upper, progress=progress.sub(0.0, 0.05)
+            ).tolist()
+            _write_state(partial, state)
+        prep.cuts = np.asarray(state["cuts"], dtype=np.float64)
+
+    stage = progress.sub(0.05, 0.9)
+    done = int(state["done"])
+    starts = list(range(done, n, batch_size))
+    stage.start(max(1, -(-n // batch_size)))
+    if done:
+        stage.step(-(-done // batch_size))
+
+    def prepare(start):
+        end = min(start + batch_size, n)
+        tiles, fractions = [], np.empty(end - start, dtype=np.float32)
+        for j, i in enumerate(range(start, end)):
+            arr, ok = source.read(i, prep.bands)
+            fractions[j] = float(ok.all(axis=0).mean()) if ok is not None else 1.0
+            tiles.append(prep.to_rgb8(arr, ok))
+        shapes = {t.shape for t in tiles}
+        return start, end, (np.stack(tiles) if len(shapes) == 1 else tiles), fractions
+
+    progress.text(f"embedding {n - done} tiles with {extractor.model} on {extractor.device}")
+    timing = {"forward_s": 0.0, "wait_s": 0.0, "loop_s": 0.0, "tiles": n - done}
+    t_loop = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="te-read") as pool:
+        pending = [pool.submit(prepare, s) for s in starts[:2]]
+        next_i = 2
+        try:
+            while pending:
+                t0 = time.perf_counter()
+                start, end, batch, fractions = pending.pop(0).result()
+                timing["wait_s"] += time.perf_counter() - t0
+                if next_i < len(starts):
+                    pending.append(pool.submit(prepare, starts[next_i]))
+                    next_i += 1
+                progress.check()
+                t0 = time.perf_counter()
+                vectors = embed_arrays(extractor, batch, prep)
+                timing["forward_s"] += time.perf_counter() - t0
+                emb[start:end] = vectors
+                valid[start:end] = fractions
+                emb.flush()
+                valid.flush()
+                state["done"] = end
+                _write_state(partial, state)
+                stage.step()
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
+
+    timing["loop_s"] = time.perf_counter() - t_loop
+
+    # finish: attributes, metadata, optional IVF, then rename into place
+    progress.text("writing tile layer and metadata")
+    records = []
+    for i in range(n):
+        rec = dict(source.record(i))
+        if rec.get("valid_fraction") is None:
+            rec["valid_fraction"] = float(valid[i])
+        records.append(rec)
+    tiles_path = os.path.join(partial, tindex.TILES)
+    if os.path.exists(tiles_path):
+        os.remove(tiles_path)
+    tindex.write_tiles_gpkg(tiles_path, source.crs_wkt, records, progress.sub(0.9, 0.95))
+    tindex.write_ids(partial, source.ids)
+    del emb
+    emb = np.load(os.path.join(partial, tindex.EMBEDDINGS), mmap_mode="r")
+    from .search import have_faiss, ivf_threshold, train_ivf
+
+    if build_ivf is None:
+        build_ivf = n > ivf_threshold()
+    if build_ivf and have_faiss():
+        import faiss
+
+        progress.text("training the IVF index")
+        faiss.write_index(
+            train_ivf(emb, progress=progress.sub(0.95, 0.99)), os.path.join(partial, tindex.IVF)
+        )
+    meta = tindex.base_meta(
+        count=n,
+        dims=d,
+        embeddings_bytes=os.path.getsize(os.path.join(partial, tindex.EMBEDDINGS)),
+        crs_wkt=source.crs_wkt,
+        source_kind=source.kind,
+        sources=source.sources(),
+        tile_size=getattr(source, "tile_size", None),
+        overlap=getattr(source, "overlap", 0),
+        edge=getattr(source, "edge", None),
+        geotransform=list(getattr(source, "gt", []) or []),
+        preprocessing=prep.to_meta(),
+        device=extractor.device,
+        seconds=round(time.time() - t_start, 3),
+        timing={k: round(v, 3) for k, v in timing.items()},
+        **{k: v for k, v in extractor.describe().items() if k not in ("mean", "std", "dims")},
+    )
+    tindex.write_meta(partial, meta)
+    for name in (STATE, VALID):
+        p = os.path.join(partial, name)
+        if os.path.exists(p):
+            os.remove(p)
+    if npy_output:
+        tindex.save_embeddings_npy(npy_output, emb, source.ids)
+    del emb
+    progress.check()
+    out = tindex.publish(partial, output)
+    progress.set(1.0)
+    return out
+
+
+# -- one image not in the index -----------------------------------------------------------------
+def extractor_for_index(index, device="auto"):
+    """The index's own model and weights (checked against the recorded hash)."""
+    from .models import cached_extractor
+
+    meta = index.meta
+    label, wfile, sha = meta.get("weights", ""), meta.get("weights_file", ""), meta.get("weights_sha256")
+    if str(label).startswith("torchvision:"):
+        weights = None
+    else:
+        weights = wfile
+        if not wfile or not os.path.exists(wfile):
+            raise InputError(
+                f"the index was built with weights {wfile!r} (sha256 {sha}), which are not on this "
+                "machine: copy them to that path.",
+                parameter="INDEX",
+            )
+    ext = cached_extractor(
+        meta["model"] if meta.get("model_kind") != "torchscript" else meta["model"],
+        weights,
+        device,
+        int(meta["preprocessing"]["input_size"]),
+    )
+    if sha and ext.weights_sha256 != sha:
+        raise InputError(
+            f"the weights found here ({ext.weights_path}, sha256 {ext.weights_sha256[:12]}...) are not "
+            f"the ones the index was built with (sha256 {sha[:12]}...).",
+            parameter="INDEX",
+        )
+    if ext.dims != index.dims:
+        raise InputError(
+            f"the model gives {ext.dims} dimensions, the index holds {index.dims}", parameter="INDEX"
+        )
+    return ext
+
+
+def embed_image(index, path, window=None, bbox=None, device="auto", progress=None):
+    """Unit embedding of an image file or a raster area, with the index's model and preprocessing.
+
+    ``window``: ``(xoff, yoff, xsize, ysize)`` pixels; ``bbox``: ``(xmin, ymin, xmax, ymax)`` in the
+    image's CRS. The area is resized to the model input size like every tile.
+    """
+    from .grid import bbox_to_window
+    from .raster_io import open_raster, read_window
+
+    progress = ensure(progress)
+    prep = Preprocessing.from_meta(index.meta["preprocessing"])
+    ds = open_raster(path, parameter="QUERY_IMAGE")
+    try:  # the dataset is closed in `finally`: a traceback must not keep it alive
+        if max(prep.bands) > ds.RasterCount:
+            raise InputError(
+                f"the index uses bands {list(prep.bands)} but {path} has {ds.RasterCount} band(s)",
+                parameter="QUERY_IMAGE",
+            )
+        if bbox is not None:
+            window = bbox_to_window(ds.GetGeoTransform(), bbox, ds.RasterXSize, ds.RasterYSize)
+            if window is None:
+                raise InputError("the query extent does not overlap the query image", parameter="QUERY_EXTENT")
+        xoff, yoff, xs, ys = window or (0, 0, ds.RasterXSize, ds.RasterYSize)
+        arr, ok = read_window(ds, int(xoff), int(yoff), int(xs), int(ys), prep.bands)
+    finally:
+        ds = None
+    progress.check()
+    ext = extractor_for_index(index, device)
+    vec = embed_arrays(ext, prep.to_rgb8(arr, ok)[None], prep)[0]
+    progress.set(1.0)
+    return vec
+
+
+__all__ = ["Canceled", "Preprocessing", "embed_arrays", "embed_image", "embed_tiles", "open_source"]

@@ -1,0 +1,342 @@
+"""The similarity index: one folder a person can move, copy or zip as a unit.
+
+Layout of ``<name>.teindex/``::
+
+    meta.json        model, weights hash, preprocessing, dims, CRS, sources, tile size, created
+    ids.txt          tile ids, one per line, in embedding row order (fast to open at 1M tiles)
+    embeddings.npy   (n, d) float32, L2-normalised rows, opened with np.load(mmap_mode="r")
+    tiles.gpkg       layer "tiles": tile_id + attributes + polygon in the index CRS; fid = row + 1
+    ivf.faiss        optional: a trained IVF index for large indexes (faiss.write_index, no pickle)
+
+Opening checks every part (present, parseable, sizes agree) and raises an :class:`InputError`
+naming the INDEX parameter, so a truncated copy or a half-synced folder is reported as such, not
+as a numpy traceback. Indexes are written by :mod:`.embedding` into a sibling ``.partial`` folder
+and renamed into place when complete.
+"""
+
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+
+from .errors import InputError
+
+INDEX_SUFFIX = ".teindex"
+FORMAT = "tile-embeddings-index"
+FORMAT_VERSION = 1
+META = "meta.json"
+IDS = "ids.txt"
+EMBEDDINGS = "embeddings.npy"
+TILES = "tiles.gpkg"
+TILES_LAYER = "tiles"
+IVF = "ivf.faiss"
+
+
+def _bad(path, what):
+    return InputError(
+        f"{path} is not a usable similarity index: {what}. Rebuild it with 'Embed tiles'.", parameter="INDEX"
+    )
+
+
+def index_folder(path):
+    """The index folder for ``path``: the folder itself, or the folder holding a file inside it."""
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isfile(path):
+        path = os.path.dirname(path)
+    return path
+
+
+class TileIndex:
+    """An opened similarity index. Embeddings stay memory-mapped; searchers are built lazily."""
+
+    def __init__(self, path, meta, ids, embeddings):
+        self.path = path
+        self.meta = meta
+        self.ids = ids
+        self.embeddings = embeddings
+        self._row_of = None
+        self._searchers = {}  # search.py caches its searchers here, per index object
+
+    @property
+    def crs_wkt(self):
+        return self.meta.get("crs_wkt", "")
+
+    @property
+    def tiles_path(self):
+        return os.path.join(self.path, TILES)
+
+    @property
+    def ivf_path(self):
+        return os.path.join(self.path, IVF)
+
+    @property
+    def dims(self):
+        return int(self.embeddings.shape[1])
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __repr__(self):
+        return f"TileIndex({self.path!r}, n={len(self)}, dims={self.dims}, model={self.meta.get('model')!r})"
+
+    def row_of(self, tile_id):
+        if self._row_of is None:
+            self._row_of = {t: i for i, t in enumerate(self.ids)}
+        try:
+            return self._row_of[str(tile_id).strip()]
+        except KeyError:
+            example = self.ids[0] if self.ids else ""
+            raise InputError(
+                f"tile id {tile_id!r} is not in this index (ids look like {example!r}).",
+                parameter="QUERY_IDS",
+            ) from None
+
+    def rows_of(self, tile_ids, parameter="QUERY_IDS"):
+        rows = []
+        for t in tile_ids:
+            try:
+                rows.append(self.row_of(t))
+            except InputError as e:
+                e.parameter = parameter
+                raise
+        return np.asarray(rows, dtype=np.int64)
+
+
+def open_index(path):
+    """Open the index folder ``path`` (or the folder of a file inside it), checking every part."""
+    if not path:
+        raise InputError("no similarity index given.", parameter="INDEX")
+    folder = index_folder(path)
+    if not os.path.isdir(folder):
+        raise InputError(f"similarity index not found: {folder}", parameter="INDEX")
+    meta_path = os.path.join(folder, META)
+    if not os.path.exists(meta_path):
+        if os.path.isdir(folder + ".partial"):
+            raise InputError(
+                f"{folder} was not finished: run 'Embed tiles' again with the same settings to resume it.",
+                parameter="INDEX",
+            )
+        raise _bad(folder, f"{META} is missing")
+    try:
+        with open(meta_path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise _bad(folder, f"{META} is unreadable ({e})") from e
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise _bad(folder, f"{META} does not describe a Tile Embeddings index")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise InputError(
+            f"{folder} was written by a newer Tile Embeddings (format {meta.get('format_version')}); "
+            "update the plugin.",
+            parameter="INDEX",
+        )
+    n, d = int(meta.get("count", -1)), int(meta.get("dims", -1))
+
+    emb_path = os.path.join(folder, EMBEDDINGS)
+    if not os.path.exists(emb_path):
+        raise _bad(folder, f"{EMBEDDINGS} is missing")
+    try:
+        emb = np.load(emb_path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:  # truncated: "mmap length is greater than file size"
+        raise _bad(folder, f"{EMBEDDINGS} is truncated or corrupt ({e})") from e
+    if emb.ndim != 2 or emb.dtype != np.float32 or emb.shape != (n, d):
+        raise _bad(
+            folder, f"{EMBEDDINGS} holds {emb.dtype} {emb.shape}, the metadata says float32 ({n}, {d})"
+        )
+    if meta.get("embeddings_bytes") and os.path.getsize(emb_path) != int(meta["embeddings_bytes"]):
+        raise _bad(
+            folder, f"{EMBEDDINGS} has {os.path.getsize(emb_path)} bytes, expected {meta['embeddings_bytes']}"
+        )
+
+    ids_path = os.path.join(folder, IDS)
+    try:
+        with open(ids_path, encoding="utf-8") as f:
+            ids = f.read().split("\n")
+    except (OSError, UnicodeDecodeError) as e:
+        raise _bad(folder, f"{IDS} is missing or unreadable ({e})") from e
+    if ids and ids[-1] == "":
+        ids.pop()
+    if len(ids) != n:
+        raise _bad(folder, f"{IDS} lists {len(ids)} tiles, the embeddings hold {n}")
+    tiles = os.path.join(folder, TILES)
+    if not os.path.exists(tiles) or os.path.getsize(tiles) == 0:
+        raise _bad(folder, f"{TILES} is missing")
+    with open(tiles, "rb") as f:
+        if f.read(16) != b"SQLite format 3\x00":
+            raise _bad(folder, f"{TILES} is not a GeoPackage")
+    return TileIndex(folder, meta, ids, emb)
+
+
+# -- writing ----------------------------------------------------------------------------------
+def write_tiles_gpkg(path, crs_wkt, records, progress=None):
+    """Write layer "tiles" (fid = row + 1). ``records``: dicts with tile_id, row, col, path,
+    valid_fraction, center_x, center_y, source and ``corners`` (4 (x, y) pairs, ring order)."""
+    from osgeo import ogr, osr
+
+    from .progress import ensure
+
+    progress = ensure(progress)
+    ogr.UseExceptions()
+    driver = ogr.GetDriverByName("GPKG")
+    ds = driver.CreateDataSource(path)
+    srs = None
+    if crs_wkt:
+        srs = osr.SpatialReference()
+        srs.SetFromUserInput(crs_wkt)
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    layer = ds.CreateLayer(TILES_LAYER, srs, ogr.wkbPolygon, options=["FID=fid", "SPATIAL_INDEX=YES"])
+    fields = [
+        ("tile_id", ogr.OFTString),
+        ("row", ogr.OFTInteger),
+        ("col", ogr.OFTInteger),
+        ("path", ogr.OFTString),
+        ("valid_fraction", ogr.OFTReal),
+        ("center_x", ogr.OFTReal),
+        ("center_y", ogr.OFTReal),
+        ("source", ogr.OFTString),
+    ]
+    for name, kind in fields:
+        layer.CreateField(ogr.FieldDefn(name, kind))
+    defn = layer.GetLayerDefn()
+    layer.StartTransaction()
+    progress.start(len(records))
+    for i, rec in enumerate(records):
+        feat = ogr.Feature(defn)
+        feat.SetFID(i + 1)
+        for name, _kind in fields:
+            value = rec.get(name)
+            if value is not None:
+                feat.SetField(name, value)
+        ring = ogr.Geometry(ogr.wkbLinearRing)
+        for x, y in list(rec["corners"]) + [rec["corners"][0]]:
+            ring.AddPoint_2D(float(x), float(y))
+        poly = ogr.Geometry(ogr.wkbPolygon)
+        poly.AddGeometry(ring)
+        feat.SetGeometry(poly)
+        layer.CreateFeature(feat)
+        if i % 4096 == 4095:
+            progress.step(4096)
+    layer.CommitTransaction()
+    ds = None
+    progress.set(1.0)
+
+
+def write_meta(folder, meta):
+    tmp = os.path.join(folder, META + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(tmp, os.path.join(folder, META))
+
+
+def write_ids(folder, ids):
+    for t in ids:
+        if "\n" in t:
+            raise InputError(f"tile id {t!r} contains a line break", parameter="INPUT")
+    tmp = os.path.join(folder, IDS + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(ids) + ("\n" if ids else ""))
+    os.replace(tmp, os.path.join(folder, IDS))
+
+
+def base_meta(**kwargs):
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    meta.update(kwargs)
+    return meta
+
+
+def is_index_folder(path):
+    return os.path.isdir(path) and os.path.exists(os.path.join(path, META))
+
+
+def publish(partial, output):
+    """Rename the finished ``partial`` folder to ``output``, replacing an older index atomically.
+
+    Refuses to replace a folder that holds something other than an index (never deletes user data).
+    """
+    output = os.path.abspath(output)
+    old = None
+    if os.path.lexists(output):
+        if os.path.isdir(output) and not os.listdir(output):
+            os.rmdir(output)
+        elif is_index_folder(output):
+            old = f"{output}.old-{os.getpid()}-{int(time.time() * 1000)}"
+            os.rename(output, old)
+        else:
+            raise InputError(
+                f"{output} exists and is not a similarity index: choose another output name.",
+                parameter="OUTPUT",
+            )
+    try:
+        os.rename(partial, output)
+    except OSError:
+        if old is not None:
+            os.rename(old, output)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return output
+
+
+def save_embeddings_npy(path, index_or_embeddings, ids):
+    """The seed's numpy export: ``<path>`` (n, d) float32 plus ``<stem>_ids.txt`` (one id a line)."""
+    emb = getattr(index_or_embeddings, "embeddings", index_or_embeddings)
+    path = os.fspath(path)
+    if not path.endswith(".npy"):
+        path += ".npy"
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    os.makedirs(folder, exist_ok=True)
+    tmp = path[:-4] + f".tmp-{os.getpid()}.npy"
+    np.save(tmp, np.asarray(emb, dtype=np.float32), allow_pickle=False)
+    ids_path = path[:-4] + "_ids.txt"
+    with open(ids_path + ".tmp", "w", encoding="utf-8") as f:
+        f.write("\n".join(ids) + "\n")
+    os.replace(tmp, path)
+    os.replace(ids_path + ".tmp", ids_path)
+    return path, ids_path
+
+
+# -- picking tiles by geometry ------------------------------------------------------------------
+def tiles_for_geometries(index, wkt_geometries):
+    """Tile ids picked by geometries given in the index CRS (WKT), in first-seen order.
+
+    A point picks the tile(s) containing it; a line or polygon picks the tiles whose centre lies
+    inside it, or, when it is smaller than a tile, the tiles it touches.
+    """
+    from osgeo import ogr
+
+    ogr.UseExceptions()
+    ds = ogr.Open(index.tiles_path)
+    if ds is None:
+        raise _bad(index.path, f"{TILES} cannot be opened")
+    layer = ds.GetLayerByName(TILES_LAYER)
+    picked, seen = [], set()
+    for wkt in wkt_geometries:
+        geom = ogr.CreateGeometryFromWkt(wkt)
+        if geom is None or geom.IsEmpty():
+            continue
+        layer.SetSpatialFilter(geom)
+        touched, centred = [], []
+        dim = geom.GetDimension()
+        for feat in layer:
+            g = feat.GetGeometryRef()
+            if g is None or not g.Intersects(geom):
+                continue
+            tid = feat.GetField("tile_id")
+            touched.append(tid)
+            if dim == 2:
+                c = ogr.Geometry(ogr.wkbPoint)
+                c.AddPoint_2D(feat.GetField("center_x"), feat.GetField("center_y"))
+                if geom.Contains(c):
+                    centred.append(tid)
+        for tid in centred or touched:
+            if tid not in seen:
+                seen.add(tid)
+                picked.append(tid)
+        layer.SetSpatialFilter(None)
+    return picked

@@ -1,0 +1,255 @@
+"""tile_embeddings:embedtiles: CNN embeddings of every tile, stored as a similarity index."""
+
+import os
+
+from qgis.core import (
+    Qgis,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputVectorLayer,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+    QgsProcessingParameterVectorLayer,
+)
+
+from ..core.models import INSTALL_HINT, SUGGESTED_MODELS, missing_modules
+from .base import TileEmbeddingsAlgorithm
+
+GROUP = "Embeddings and search"
+GROUP_ID = "embeddings"
+STRETCHES = ("global", "per_tile", "none")
+DEVICES = ("auto", "cpu", "cuda")
+EDGES = ("drop", "pad", "keep")
+
+
+def _layer_file(layer, label, expect):
+    """The file behind a layer: the engine reads files with GDAL/OGR, not QGIS layers."""
+    if layer is None:
+        return ""
+    if layer.providerType() not in expect:
+        raise QgsProcessingException(
+            f"{label}: '{layer.name()}' is not file-based ({layer.providerType()}); save it to a file first."
+        )
+    return layer.source()
+
+
+class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
+    NAME = "embedtiles"
+    DISPLAY_NAME = "Embed tiles (build a similarity index)"
+    GROUP = GROUP
+    GROUP_ID = GROUP_ID
+
+    INPUT = "INPUT"
+    TILE_SIZE = "TILE_SIZE"
+    TILE_INDEX = "TILE_INDEX"
+    OVERLAP = "OVERLAP"
+    EDGE = "EDGE"
+    MODEL = "MODEL"
+    WEIGHTS = "WEIGHTS"
+    INPUT_SIZE = "INPUT_SIZE"
+    BANDS = "BANDS"
+    STRETCH = "STRETCH"
+    LOWER = "LOWER"
+    UPPER = "UPPER"
+    ROTATION_INVARIANT = "ROTATION_INVARIANT"
+    BATCH_SIZE = "BATCH_SIZE"
+    DEVICE = "DEVICE"
+    RESUME = "RESUME"
+    OUTPUT = "OUTPUT"
+    NPY_OUTPUT = "NPY_OUTPUT"
+    TILES = "TILES"
+    COUNT = "COUNT"
+    DIMS = "DIMS"
+
+    def initAlgorithm(self, config=None):
+        integer = Qgis.ProcessingNumberParameterType.Integer
+        double = Qgis.ProcessingNumberParameterType.Double
+        self.addParameter(
+            QgsProcessingParameterRasterLayer(
+                self.INPUT, self.tr("Raster to tile on the fly (fast path, no tile files)"), optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.TILE_SIZE, self.tr("Tile size (pixels, with a raster)"), integer, 256, minValue=8
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterVectorLayer(
+                self.TILE_INDEX,
+                self.tr("…or a tile index from 'Split raster into tiles'"),
+                [Qgis.ProcessingSourceType.VectorPolygon],
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.MODEL,
+                self.tr("Model (torchvision name, e.g. {})").format(", ".join(SUGGESTED_MODELS)),
+                "mobilenet_v2",
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.WEIGHTS,
+                self.tr(
+                    "Weights file (empty: torchvision ImageNet weights from its cache; "
+                    "a state dict, or a TorchScript encoder)"
+                ),
+                optional=True,
+                fileFilter="PyTorch (*.pth *.pt *.pth.tar *.ckpt);;All files (*)",
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.INPUT_SIZE,
+                self.tr("Model input size (pixels)"),
+                integer,
+                224,
+                minValue=16,
+                maxValue=2048,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.BANDS, self.tr("Band order (R,G,B band numbers, or one band for grey)"), "1,2,3"
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.STRETCH,
+                self.tr("Stretch to 8-bit"),
+                [
+                    self.tr("Global percentiles (same colours for every tile)"),
+                    self.tr("Per-tile percentiles"),
+                    self.tr("None (input is already 8-bit RGB)"),
+                ],
+                defaultValue=0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.ROTATION_INVARIANT,
+                self.tr("Rotation invariant (average over the 8 rotations/flips; 8x slower)"),
+                False,
+            )
+        )
+        advanced = [
+            QgsProcessingParameterNumber(
+                self.OVERLAP, self.tr("Tile overlap (pixels, with a raster)"), integer, 0, minValue=0
+            ),
+            QgsProcessingParameterEnum(
+                self.EDGE,
+                self.tr("Partial edge tiles (with a raster)"),
+                [self.tr("Drop"), self.tr("Pad with nodata"), self.tr("Keep partial")],
+                defaultValue=0,
+            ),
+            QgsProcessingParameterNumber(
+                self.LOWER, self.tr("Lower percentile"), double, 0.5, minValue=0, maxValue=100
+            ),
+            QgsProcessingParameterNumber(
+                self.UPPER, self.tr("Upper percentile"), double, 99.5, minValue=0, maxValue=100
+            ),
+            QgsProcessingParameterNumber(self.BATCH_SIZE, self.tr("Batch size"), integer, 32, minValue=1),
+            QgsProcessingParameterEnum(
+                self.DEVICE,
+                self.tr("Device"),
+                [self.tr("Auto (CUDA when present, else all CPU cores)"), "CPU", "CUDA"],
+                defaultValue=0,
+            ),
+            QgsProcessingParameterBoolean(
+                self.RESUME, self.tr("Resume an interrupted run with the same settings"), True
+            ),
+        ]
+        for p in advanced:
+            p.setFlags(p.flags() | Qgis.ProcessingParameterFlag.Advanced)
+            self.addParameter(p)
+        self.addParameter(
+            QgsProcessingParameterFolderDestination(
+                self.OUTPUT, self.tr("Similarity index (folder, e.g. scene.teindex)")
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.NPY_OUTPUT,
+                self.tr("Also export embeddings as .npy (+ _ids.txt)"),
+                "NumPy array (*.npy)",
+                optional=True,
+                createByDefault=False,
+            )
+        )
+        self.addOutput(
+            QgsProcessingOutputVectorLayer(
+                self.TILES, self.tr("Index tiles"), Qgis.ProcessingSourceType.VectorPolygon
+            )
+        )
+        self.addOutput(QgsProcessingOutputNumber(self.COUNT, self.tr("Number of tiles embedded")))
+        self.addOutput(QgsProcessingOutputNumber(self.DIMS, self.tr("Embedding dimensions")))
+
+    def canExecute(self):  # noqa: N802
+        missing = missing_modules(("torch", "torchvision"))
+        if missing:
+            return False, self.tr("Needs the Python package(s) {} ({}).").format(
+                ", ".join(missing), INSTALL_HINT
+            )
+        return True, ""
+
+    def processAlgorithm(self, parameters, context, feedback):
+        from ..core.embedding import embed_tiles
+
+        raster_layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        tiles_layer = self.parameterAsVectorLayer(parameters, self.TILE_INDEX, context)
+        raster = _layer_file(raster_layer, self.describe_parameter(self.INPUT), ("gdal",)).split("|", 1)[0]
+        tile_index = _layer_file(tiles_layer, self.describe_parameter(self.TILE_INDEX), ("ogr",))
+        if raster and tile_index:
+            raise QgsProcessingException(self.tr("Give either a raster or a tile index, not both."))
+        if not raster and not tile_index:
+            raise QgsProcessingException(self.tr("Give a raster (tiled on the fly) or a tile index layer."))
+        output = self.parameterAsString(parameters, self.OUTPUT, context)
+        npy = self.parameterAsFileOutput(parameters, self.NPY_OUTPUT, context) or None
+        path = self.run_core(
+            embed_tiles,
+            output,
+            raster=raster or None,
+            tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
+            tile_index=tile_index or None,
+            overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
+            edge=EDGES[self.parameterAsEnum(parameters, self.EDGE, context)],
+            model=self.parameterAsString(parameters, self.MODEL, context).strip() or "mobilenet_v2",
+            weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or None,
+            bands=self.parameterAsString(parameters, self.BANDS, context),
+            stretch=STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)],
+            lower=self.parameterAsDouble(parameters, self.LOWER, context),
+            upper=self.parameterAsDouble(parameters, self.UPPER, context),
+            input_size=self.parameterAsInt(parameters, self.INPUT_SIZE, context),
+            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
+            device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            rotation_invariant=self.parameterAsBoolean(parameters, self.ROTATION_INVARIANT, context),
+            resume=self.parameterAsBoolean(parameters, self.RESUME, context),
+            npy_output=npy,
+            progress=self.progress(feedback),
+        )
+        from ..core.index import open_index
+
+        index = self.run_core(open_index, path)
+        m = index.meta
+        feedback.pushInfo(
+            self.tr("{} tiles, {} dimensions, model {} ({}), device {}, {:.1f} s").format(
+                len(index), index.dims, m["model"], m["weights"], m["device"], m["seconds"]
+            )
+        )
+        results = {
+            self.OUTPUT: path,
+            self.TILES: f"{os.path.join(path, 'tiles.gpkg')}|layername=tiles",
+            self.COUNT: len(index),
+            self.DIMS: index.dims,
+        }
+        if npy:
+            results[self.NPY_OUTPUT] = npy
+        return results

@@ -1,0 +1,224 @@
+"""Embedding runs: preprocessing, geometry of the tiles layer, rotation invariance, resume."""
+
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+torchvision = pytest.importorskip("torchvision")
+
+from osgeo import gdal, osr  # noqa: E402
+
+from tile_embeddings.core import embedding  # noqa: E402
+from tile_embeddings.core import index as tindex  # noqa: E402
+from tile_embeddings.core.errors import Canceled, InputError  # noqa: E402
+from tile_embeddings.core.progress import Progress  # noqa: E402
+
+GT = (400000.0, 0.5, 0.0, 3280000.0, 0.0, -0.5)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("w") / "random_mobilenet_v2.pth"
+    torch.save(torchvision.models.mobilenet_v2(weights=None).state_dict(), path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def raster(tmp_path_factory):
+    """128 x 96 px, 3-band uint16 with smooth patterns: 4 x 3 tiles of 32 px."""
+    path = str(tmp_path_factory.mktemp("r") / "scene.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(path, 128, 96, 3, gdal.GDT_UInt16)
+    ds.SetGeoTransform(GT)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32617)
+    ds.SetProjection(srs.ExportToWkt())
+    yy, xx = np.mgrid[0:96, 0:128]
+    rng = np.random.default_rng(0)
+    for b in range(3):
+        a = 1000 + 800 * np.sin(xx / (5 + 3 * b)) * np.cos(yy / (7 + b)) + rng.normal(0, 40, (96, 128))
+        ds.GetRasterBand(b + 1).WriteArray(a.astype(np.uint16))
+    ds = None
+    return path
+
+
+def run(out, raster_path, weights, **kw):
+    args = dict(
+        raster=raster_path,
+        tile_size=32,
+        model="mobilenet_v2",
+        weights=weights,
+        input_size=32,
+        batch_size=4,
+        device="cpu",
+    )
+    args.update(kw)
+    return embedding.embed_tiles(str(out), **args)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, raster, weights):
+    out = tmp_path_factory.mktemp("ix") / "scene.teindex"
+    npy = tmp_path_factory.mktemp("npy") / "seed.npy"
+    return tindex.open_index(run(out, raster, weights, npy_output=str(npy))), npy
+
+
+def test_index_holds_unit_embeddings_ids_and_metadata(built, weights):
+    ix, _ = built
+    assert len(ix) == 12 and ix.dims == 1280
+    assert ix.ids[:5] == ["scene_r0_c0", "scene_r0_c1", "scene_r0_c2", "scene_r0_c3", "scene_r1_c0"]
+    np.testing.assert_allclose(np.linalg.norm(ix.embeddings, axis=1), 1.0, rtol=1e-5)
+    m = ix.meta
+    import hashlib
+
+    assert m["weights_sha256"] == hashlib.sha256(open(weights, "rb").read()).hexdigest()
+    assert m["model"] == "mobilenet_v2" and m["dims"] == 1280 and m["count"] == 12
+    p = m["preprocessing"]
+    assert p["bands"] == [1, 2, 3] and p["stretch"] == "global" and p["input_size"] == 32
+    assert len(p["cuts"]) == 3 and all(lo < hi for lo, hi in p["cuts"])
+    assert m["tile_size"] == 32 and m["device"] == "cpu"
+    assert "32617" in ix.crs_wkt
+    assert not os.path.exists(ix.path + ".partial")
+
+
+def test_tiles_layer_matches_the_pixel_grid(built):
+    from osgeo import ogr
+
+    ix, _ = built
+    ds = ogr.Open(ix.tiles_path)
+    layer = ds.GetLayerByName("tiles")
+    f = layer.GetFeature(ix.row_of("scene_r2_c1") + 1)
+    assert (f.GetField("row"), f.GetField("col")) == (2, 1)
+    xmin, xmax, ymin, ymax = f.GetGeometryRef().GetEnvelope()
+    assert (xmin, xmax) == (400000 + 32 * 0.5, 400000 + 64 * 0.5)
+    assert (ymin, ymax) == (3280000 - 96 * 0.5, 3280000 - 64 * 0.5)
+    assert f.GetField("center_x") == pytest.approx(400024.0)
+    assert f.GetField("valid_fraction") == 1.0
+
+
+def test_rows_are_the_stretched_tiles_through_the_model(built, raster):
+    """Row i == the model applied to tile i stretched with the stored global cuts."""
+    from tile_embeddings.core.models import load_extractor
+    from tile_embeddings.core.stretch import apply_cuts
+
+    ix, _ = built
+    ds = gdal.Open(raster)
+    arr = ds.ReadAsArray(64, 32, 32, 32)  # r1_c2
+    rgb = apply_cuts(arr, ix.meta["preprocessing"]["cuts"])
+    prep = embedding.Preprocessing.from_meta(ix.meta["preprocessing"])
+    ext = load_extractor("mobilenet_v2", ix.meta["weights_file"], "cpu", 32)
+    vec = embedding.embed_arrays(ext, rgb[None], prep)[0]
+    np.testing.assert_allclose(vec, ix.embeddings[ix.row_of("scene_r1_c2")], atol=1e-5)
+    # the external-image path gives the same vector for the same window
+    img = embedding.embed_image(ix, raster, window=(64, 32, 32, 32), device="cpu")
+    np.testing.assert_allclose(img, ix.embeddings[ix.row_of("scene_r1_c2")], atol=1e-5)
+    box = embedding.embed_image(ix, raster, bbox=(400032.0, 3279968.0, 400048.0, 3279984.0), device="cpu")
+    np.testing.assert_allclose(box, img, atol=1e-6)
+
+
+def test_numpy_export(built):
+    ix, npy = built
+    np.testing.assert_array_equal(np.load(npy), ix.embeddings)
+    assert open(str(npy)[:-4] + "_ids.txt").read().split() == ix.ids
+
+
+def test_rotation_invariant_embedding_ignores_rotation_and_flips(weights):
+    from tile_embeddings.core.models import load_extractor
+
+    ext = load_extractor("mobilenet_v2", weights, "cpu", 32)
+    rng = np.random.default_rng(1)
+    tile = rng.integers(0, 255, (3, 40, 40), dtype=np.uint8)
+    variants = np.stack(
+        [tile, np.rot90(tile, 1, axes=(1, 2)), tile[:, :, ::-1], np.rot90(tile, 3, axes=(1, 2))]
+    )
+    inv = embedding.embed_arrays(
+        ext, np.ascontiguousarray(variants), embedding.Preprocessing(input_size=32, rotation_invariant=True)
+    )
+    np.testing.assert_allclose(inv[1:], np.repeat(inv[:1], 3, axis=0), atol=1e-5)
+    plain = embedding.embed_arrays(
+        ext, np.ascontiguousarray(variants), embedding.Preprocessing(input_size=32)
+    )
+    assert float(plain[0] @ plain[1]) < 0.9999  # without TTA a rotated tile differs
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path, raster, weights, built):
+    full, _ = built
+    out = tmp_path / "resumed.teindex"
+    calls = {"n": 0}
+
+    def stop_after_two_batches():
+        calls["n"] += 1
+        return (
+            os.path.exists(str(out) + ".partial/state.json")
+            and __import__("json").load(open(str(out) + ".partial/state.json"))["done"] >= 8
+        )
+
+    with pytest.raises(Canceled):
+        run(out, raster, weights, progress=Progress(is_canceled=stop_after_two_batches))
+    assert not out.exists()
+    state = __import__("json").load(open(str(out) + ".partial/state.json"))
+    assert state["done"] == 8
+    texts = []
+    path = run(out, raster, weights, progress=Progress(on_text=texts.append))
+    assert any("resuming after 8 of 12" in t for t in texts)
+    ix = tindex.open_index(path)
+    np.testing.assert_array_equal(ix.embeddings, full.embeddings)
+    assert ix.ids == full.ids
+
+
+def test_changed_settings_restart_instead_of_resuming(tmp_path, raster, weights):
+    out = tmp_path / "x.teindex"
+    with pytest.raises(Canceled):
+        run(
+            out,
+            raster,
+            weights,
+            progress=Progress(
+                is_canceled=lambda: os.path.exists(str(out) + ".partial/state.json")
+                and '"done": 4' in open(str(out) + ".partial/state.json").read()
+            ),
+        )
+    texts = []
+    run(out, raster, weights, stretch="per_tile", progress=Progress(on_text=texts.append))
+    assert not any("resuming" in t for t in texts)
+    ix = tindex.open_index(out)
+    assert ix.meta["preprocessing"]["stretch"] == "per_tile" and ix.meta["preprocessing"]["cuts"] is None
+
+
+def test_input_errors_name_their_parameter(tmp_path, raster, weights):
+    cases = [
+        (dict(bands="3,2"), "BANDS"),
+        (dict(bands="1,2,7"), "BANDS"),
+        (dict(tile_size=500), "TILE_SIZE"),
+        (dict(stretch="fancy"), "STRETCH"),
+        (dict(batch_size=0), "BATCH_SIZE"),
+        (dict(raster=None), "INPUT"),
+    ]
+    for kw, param in cases:
+        with pytest.raises(InputError) as e:
+            run(tmp_path / "e.teindex", raster, weights, **kw)
+        assert e.value.parameter == param, (kw, e.value.message)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("x")
+    with pytest.raises(InputError) as e:
+        run(busy, raster, weights)
+    assert e.value.parameter == "OUTPUT" and (busy / "keep.txt").exists()
+
+
+def test_grey_single_band_and_no_stretch(tmp_path, raster, weights):
+    ix = tindex.open_index(run(tmp_path / "g.teindex", raster, weights, bands="2", stretch="none"))
+    assert ix.meta["preprocessing"]["bands"] == [2] and len(ix) == 12
+    np.testing.assert_allclose(np.linalg.norm(ix.embeddings, axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.fixture(autouse=True)
+def _collect_cycles():
+    """Free GDAL objects caught in reference cycles (e.g. tracebacks) while GDAL is still alive:
+    collected after QGIS exits, they crash the test process."""
+    yield
+    import gc
+
+    gc.collect()
