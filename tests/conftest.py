@@ -44,6 +44,17 @@ def artifacts_dir():
     return ARTIFACTS
 
 
+@pytest.fixture(autouse=True)
+def collect_garbage():
+    """Free each test's objects (GDAL datasets, QGIS layers and sessions in reference cycles, or kept
+    by tracebacks) right after the test, while QGIS and GDAL are alive: freed after exitQgis() they
+    crash the process although every test has passed."""
+    import gc
+
+    yield
+    gc.collect()
+
+
 # -- process exit ---------------------------------------------------------------------------------
 # pytest-qgis shuts QGIS (and with it GDAL's driver manager) down when the session ends, *before*
 # Python finalises; GDAL datasets that Python frees during finalisation then crash in their

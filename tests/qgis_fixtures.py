@@ -54,16 +54,6 @@ def fresh_plugin(qgis_app, qgis_processing, qgis_iface, clean_dock_settings):
         ensure_provider()
 
 
-@pytest.fixture(autouse=True)
-def collect_qgis_garbage():
-    """Free each test's QGIS objects (sessions, layers, canvases in reference cycles) while QGIS is
-    alive: collected after exitQgis() they crash the process after the last test has passed."""
-    import gc
-
-    yield
-    gc.collect()
-
-
 @pytest.fixture(scope="session", autouse=True)
 def collect_garbage_before_qgis_exits(qgis_app):
     """Set up after ``qgis_app``, so torn down before it: the session's last garbage (GDAL datasets

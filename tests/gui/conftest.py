@@ -2,7 +2,6 @@
 
 from qgis_fixtures import (  # noqa: F401
     collect_garbage_before_qgis_exits,
-    collect_qgis_garbage,
     fresh_plugin,
     te_provider,
 )

@@ -1,9 +1,8 @@
 """QGIS fixtures: the plugin loaded the way QGIS loads it (through classFactory)."""
 
 from qgis_fixtures import (  # noqa: F401
-    collect_garbage_before_qgis_exits,
     clean_dock_settings,
-    collect_qgis_garbage,
+    collect_garbage_before_qgis_exits,
     fresh_plugin,
     te_provider,
 )
