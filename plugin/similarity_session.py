@@ -62,12 +62,13 @@ def call_back(on_done, task, ok):
 
 def load_index(path, is_canceled=None):
     from ..core.index import open_index
-    from ..core.search import get_searcher
+    from ..core.search import search
     from .tile_lookup import TileLookup
 
     index = open_index(path)
     lookup = TileLookup(index.tiles_path, is_canceled=is_canceled)
-    get_searcher(index)  # built here, off the UI thread, so the first click is as fast as the next
+    if len(index):  # build (and compile) the searcher off the UI thread: the first click is as fast as the next
+        search(index, [index.ids[0]], k=1)
     return index, lookup
 
 
