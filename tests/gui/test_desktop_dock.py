@@ -35,7 +35,7 @@ def neon_index(tmp_path_factory, neon_osbs, mobilenet_weights, qgis_app, qgis_pr
     return out
 
 
-def test_click_a_tile_in_the_real_qgis_desktop(tmp_path, neon_index, neon_osbs, artifacts_dir):
+def test_click_a_tile_in_the_real_qgis_desktop(tmp_path, neon_index, neon_osbs, artifacts_dir, capsys):
     if shutil.which("xdotool") is None or not os.environ.get("DISPLAY"):
         pytest.fail("the desktop test needs Xvfb (make test runs it under xvfb-run) and xdotool")
     from tile_embeddings.core import search as core_search
@@ -89,5 +89,6 @@ def test_click_a_tile_in_the_real_qgis_desktop(tmp_path, neon_index, neon_osbs, 
 
     pixels = np.asarray(Image.open(screenshot).convert("RGB"), dtype=np.float32)
     assert pixels.std() > 10, "the screenshot is blank"
-    print(f"\n[desktop dock] click -> results drawn: {result['click_to_drawn_ms']:.0f} ms "
-          f"(search {result['search_ms']:.0f} ms) on {len(index.ids)} tiles; thumbnails: {result['thumbnails']}")
+    with capsys.disabled():  # shown in every run's output, not only with -s
+        print(f"\n[desktop dock] click -> results drawn: {result['click_to_drawn_ms']:.0f} ms "
+              f"(search {result['search_ms']:.0f} ms) on {len(index.ids)} tiles; thumbnails: {result['thumbnails']}")
