@@ -55,7 +55,7 @@ def main():
     clicks = [(rng.randrange(ROWS), rng.randrange(COLS)) for _ in range(25)]
     timings, core_ms = [], []
     for i, (r, c) in enumerate(clicks):
-        session.handle_click(QgsPointXY(*tile_centre(None, r, c)), crs)
+        session.handle_click(QgsPointXY(*tile_centre(r, c)), crs)
         end = time.perf_counter() + 10
         while session.last_click_ms is None or session.busy():
             app.processEvents()

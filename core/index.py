@@ -173,54 +173,13 @@ def open_index(path):
 def write_tiles_gpkg(path, crs_wkt, records, progress=None):
     """Write layer "tiles" (fid = row + 1). ``records``: dicts with tile_id, row, col, path,
     valid_fraction, center_x, center_y, source and ``corners`` (4 (x, y) pairs, ring order)."""
-    from osgeo import ogr, osr
+    from osgeo import ogr
 
-    from .progress import ensure
+    from .tile_index import FIELDS, footprint_polygon, write_features
 
-    progress = ensure(progress)
-    ogr.UseExceptions()
-    driver = ogr.GetDriverByName("GPKG")
-    ds = driver.CreateDataSource(path)
-    srs = None
-    if crs_wkt:
-        srs = osr.SpatialReference()
-        srs.SetFromUserInput(crs_wkt)
-        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    layer = ds.CreateLayer(TILES_LAYER, srs, ogr.wkbPolygon, options=["FID=fid", "SPATIAL_INDEX=YES"])
-    fields = [
-        ("tile_id", ogr.OFTString),
-        ("row", ogr.OFTInteger),
-        ("col", ogr.OFTInteger),
-        ("path", ogr.OFTString),
-        ("valid_fraction", ogr.OFTReal),
-        ("center_x", ogr.OFTReal),
-        ("center_y", ogr.OFTReal),
-        ("source", ogr.OFTString),
-    ]
-    for name, kind in fields:
-        layer.CreateField(ogr.FieldDefn(name, kind))
-    defn = layer.GetLayerDefn()
-    layer.StartTransaction()
-    progress.start(len(records))
-    for i, rec in enumerate(records):
-        feat = ogr.Feature(defn)
-        feat.SetFID(i + 1)
-        for name, _kind in fields:
-            value = rec.get(name)
-            if value is not None:
-                feat.SetField(name, value)
-        ring = ogr.Geometry(ogr.wkbLinearRing)
-        for x, y in list(rec["corners"]) + [rec["corners"][0]]:
-            ring.AddPoint_2D(float(x), float(y))
-        poly = ogr.Geometry(ogr.wkbPolygon)
-        poly.AddGeometry(ring)
-        feat.SetGeometry(poly)
-        layer.CreateFeature(feat)
-        if i % 4096 == 4095:
-            progress.step(4096)
-    layer.CommitTransaction()
-    ds = None
-    progress.set(1.0)
+    write_features(path, records, crs_wkt, ogr.wkbPolygon, lambda r: footprint_polygon(r["corners"]),
+                   list(FIELDS) + [("source", ogr.OFTString)], layer_name=TILES_LAYER, parameter="OUTPUT",
+                   progress=progress)
 
 
 def write_meta(folder, meta):

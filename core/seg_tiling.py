@@ -159,34 +159,28 @@ def edge_pairs(results, offsets):
         by_top.setdefault(res.spec.y0, []).append(res)
         by_left.setdefault(res.spec.x0, []).append(res)
     pa, pb = [], []
+
+    def join(t, u, side_t, side_u, start_t, len_t, start_u, len_u):
+        """Pairs along the stretch where t's ``side_t`` edge meets u's ``side_u`` edge."""
+        lo, hi = max(start_t, start_u), min(start_t + len_t, start_u + len_u)
+        if lo >= hi:
+            return
+        ids_t, same_t = t.edges[side_t]
+        ids_u, same_u = u.edges[side_u]
+        st, su = slice(lo - start_t, hi - start_t), slice(lo - start_u, hi - start_u)
+        a, b = ids_t[st], ids_u[su]
+        keep = (same_t[st] | same_u[su]) & (a > 0) & (b > 0)
+        pa.append(a[keep].astype(np.int64) + offsets[t.spec.index])
+        pb.append(b[keep].astype(np.int64) + offsets[u.spec.index])
+
     for t in results:
         s = t.spec
         if "bottom" in t.edges:
-            ids_t, same_t = t.edges["bottom"]
             for u in by_top.get(s.y0 + s.h, []):
-                lo, hi = max(s.x0, u.spec.x0), min(s.x0 + s.w, u.spec.x0 + u.spec.w)
-                if lo >= hi:
-                    continue
-                ids_u, same_u = u.edges["top"]
-                a = ids_t[lo - s.x0:hi - s.x0]
-                b = ids_u[lo - u.spec.x0:hi - u.spec.x0]
-                joined = same_t[lo - s.x0:hi - s.x0] | same_u[lo - u.spec.x0:hi - u.spec.x0]
-                keep = joined & (a > 0) & (b > 0)
-                pa.append(a[keep].astype(np.int64) + offsets[t.spec.index])
-                pb.append(b[keep].astype(np.int64) + offsets[u.spec.index])
+                join(t, u, "bottom", "top", s.x0, s.w, u.spec.x0, u.spec.w)
         if "right" in t.edges:
-            ids_t, same_t = t.edges["right"]
             for u in by_left.get(s.x0 + s.w, []):
-                lo, hi = max(s.y0, u.spec.y0), min(s.y0 + s.h, u.spec.y0 + u.spec.h)
-                if lo >= hi:
-                    continue
-                ids_u, same_u = u.edges["left"]
-                a = ids_t[lo - s.y0:hi - s.y0]
-                b = ids_u[lo - u.spec.y0:hi - u.spec.y0]
-                joined = same_t[lo - s.y0:hi - s.y0] | same_u[lo - u.spec.y0:hi - u.spec.y0]
-                keep = joined & (a > 0) & (b > 0)
-                pa.append(a[keep].astype(np.int64) + offsets[t.spec.index])
-                pb.append(b[keep].astype(np.int64) + offsets[u.spec.index])
+                join(t, u, "right", "left", s.y0, s.h, u.spec.y0, u.spec.h)
     if not pa:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(pa), np.concatenate(pb)

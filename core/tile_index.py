@@ -81,11 +81,12 @@ def write_features(
     driver = vector_driver(path, parameter)
     with atomic_output(path, parameter=parameter) as tmp:
         ds = driver.CreateDataSource(tmp)
+        gpkg = driver.GetName() == "GPKG"
         layer = ds.CreateLayer(
             layer_name,
             _srs(crs_wkt),
             geometry_type,
-            ["SPATIAL_INDEX=YES"] if driver.GetName() == "GPKG" else [],
+            ["FID=fid", "SPATIAL_INDEX=YES"] if gpkg else [],
         )
         for name, ftype in fields:
             layer.CreateField(ogr.FieldDefn(name, ftype))
@@ -93,16 +94,20 @@ def write_features(
         names = [n for n, _ in fields]
         layer.StartTransaction()
         progress.start(len(records) or 1)
-        for rec in records:
+        for i, rec in enumerate(records):
             feature = ogr.Feature(defn)
+            if gpkg:
+                feature.SetFID(i + 1)  # fid = record order + 1: readers can go from a row to its feature
             for name in names:
                 value = rec.get(name)
                 if value is not None:
                     feature.SetField(name, value)
             feature.SetGeometry(make_geometry(rec))
             layer.CreateFeature(feature)
-            progress.step()
+            if i % 1024 == 1023:  # a million tiles: report (and check cancel) per chunk, not per feature
+                progress.step(1024)
         layer.CommitTransaction()
+        progress.set(1.0)
         ds = None
     return os.path.abspath(path)
 

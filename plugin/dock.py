@@ -2,7 +2,7 @@
 
 import os
 
-from qgis.core import Qgis, QgsProject, QgsSettings
+from qgis.core import Qgis, QgsCoordinateTransform, QgsProject, QgsSettings
 from qgis.gui import QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QSize, Qt
 from qgis.PyQt.QtGui import QIcon, QPixmap
@@ -232,8 +232,6 @@ class SimilarityDock(QgsDockWidget):
         s = self.session
         if s.lookup is None or tile_id not in s.lookup.geometries:
             return
-        from qgis.core import QgsCoordinateTransform
-
         rect = s.lookup.geometries[tile_id].boundingBox()
         canvas_crs = self.canvas.mapSettings().destinationCrs()
         transform = QgsCoordinateTransform(s.crs, canvas_crs, QgsProject.instance())

@@ -29,7 +29,8 @@ QUERY_NAME = "Query tiles"
 HEATMAP_NAME = "Similarity heatmap"
 
 
-def _memory_layer(name, crs_wkt, fields):
+def memory_layer(name, crs_wkt, fields):
+    """An empty polygon memory layer in ``crs_wkt`` with ``fields`` ((name, QMetaType.Type) pairs)."""
     layer = QgsVectorLayer("Polygon", name, "memory")
     layer.setCrs(QgsCoordinateReferenceSystem.fromWkt(crs_wkt))
     provider = layer.dataProvider()
@@ -47,6 +48,63 @@ def _outline(color, width, fill_alpha=0):
         "outline_width": str(width),
         "outline_width_unit": "MM",
     })
+
+
+def style_query(layer):
+    """Query tiles: cyan outline for positives, red for negatives (field ``role``)."""
+    categories = [
+        QgsRendererCategory("positive", _outline("#00e5ff", 1.2, 40), "Query (positive)"),
+        QgsRendererCategory("negative", _outline("#ff1744", 1.2, 40), "Negative example"),
+    ]
+    layer.setRenderer(QgsCategorizedSymbolRenderer("role", categories))
+
+
+def style_results(layer, ramp_name="Viridis"):
+    """Results coloured by rank (field ``rank``) and labelled ``rank: score``."""
+    ramp = QgsStyle.defaultStyle().colorRamp(ramp_name) or QgsGradientColorRamp(
+        QColor("#fde725"), QColor("#440154"))
+    ranges = []
+    bounds = [(1, 1), (2, 3), (4, 5), (6, 10), (11, 20), (21, 50), (51, 1_000_000)]
+    for i, (lo, hi) in enumerate(bounds):
+        color = ramp.color(i / (len(bounds) - 1))
+        if lo == hi:
+            label = f"rank {lo}"
+        else:
+            label = f"rank {lo}-{hi}" if hi < 1_000_000 else f"rank > {lo - 1}"
+        ranges.append(QgsRendererRange(lo - 0.5, hi + 0.5, _outline(color.name(), 0.9, 70), label))
+    layer.setRenderer(QgsGraduatedSymbolRenderer("rank", ranges))
+    settings = QgsPalLayerSettings()
+    settings.isExpression = True
+    settings.fieldName = "concat(rank, ': ', format_number(score, 3))"
+    settings.placement = Qgis.LabelPlacement.OverPoint
+    text = QgsTextFormat()
+    text.setFont(QApplication.font())  # an installed font: QGIS would try to download Open Sans
+    text.setSize(8)
+    text.setColor(QColor("#ffffff"))
+    buffer = text.buffer()
+    buffer.setEnabled(True)
+    buffer.setColor(QColor("#000000"))
+    buffer.setSize(0.8)
+    text.setBuffer(buffer)
+    settings.setFormat(text)
+    layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+    layer.setLabelsEnabled(True)
+
+
+def style_heatmap(layer):
+    """Every tile filled by its ``score``: 10 quantile classes, blue (low) to red (high)."""
+    ramp = QgsStyle.defaultStyle().colorRamp("Spectral")
+    if ramp is not None:
+        ramp.invert()
+    symbol = QgsFillSymbol.createSimple({"outline_style": "no"})
+    renderer = QgsGraduatedSymbolRenderer("score")
+    renderer.setSourceSymbol(symbol)
+    if ramp is not None:
+        renderer.setSourceColorRamp(ramp)
+    renderer.setClassificationMethod(QgsClassificationQuantile())
+    renderer.updateClasses(layer, 10)
+    layer.setRenderer(renderer)
+    layer.setOpacity(0.6)
 
 
 class ResultLayers:
@@ -72,7 +130,7 @@ class ResultLayers:
     def _ensure(self, name, crs_wkt, fields, style):
         layer = self.layer(name)
         if layer is None:
-            layer = _memory_layer(name, crs_wkt, fields)
+            layer = memory_layer(name, crs_wkt, fields)
             style(layer)
             self.project.addMapLayer(layer, False)
             self._group().insertLayer(0, layer)
@@ -99,17 +157,10 @@ class ResultLayers:
             root.removeChildNode(group)
 
     # -- query tiles --------------------------------------------------------------------------
-    def _style_query(self, layer):
-        categories = [
-            QgsRendererCategory("positive", _outline("#00e5ff", 1.2, 40), "Query (positive)"),
-            QgsRendererCategory("negative", _outline("#ff1744", 1.2, 40), "Negative example"),
-        ]
-        layer.setRenderer(QgsCategorizedSymbolRenderer("role", categories))
-
     def show_query(self, crs_wkt, geometries, positives, negatives):
         layer = self._ensure(QUERY_NAME, crs_wkt,
                              [("tile_id", QMetaType.Type.QString), ("role", QMetaType.Type.QString)],
-                             self._style_query)
+                             style_query)
         features = []
         for role, ids in (("positive", positives), ("negative", negatives)):
             for tile_id in ids:
@@ -121,41 +172,11 @@ class ResultLayers:
         return layer
 
     # -- results ------------------------------------------------------------------------------
-    def _style_results(self, layer, k=10):
-        ramp = QgsStyle.defaultStyle().colorRamp(self.ramp_name) or QgsGradientColorRamp(
-            QColor("#fde725"), QColor("#440154"))
-        ranges = []
-        bounds = [(1, 1), (2, 3), (4, 5), (6, 10), (11, 20), (21, 50), (51, 1_000_000)]
-        for i, (lo, hi) in enumerate(bounds):
-            color = ramp.color(i / (len(bounds) - 1))
-            if lo == hi:
-                label = f"rank {lo}"
-            else:
-                label = f"rank {lo}-{hi}" if hi < 1_000_000 else f"rank > {lo - 1}"
-            ranges.append(QgsRendererRange(lo - 0.5, hi + 0.5, _outline(color.name(), 0.9, 70), label))
-        layer.setRenderer(QgsGraduatedSymbolRenderer("rank", ranges))
-        settings = QgsPalLayerSettings()
-        settings.isExpression = True
-        settings.fieldName = "concat(rank, ': ', format_number(score, 3))"
-        settings.placement = Qgis.LabelPlacement.OverPoint
-        text = QgsTextFormat()
-        text.setFont(QApplication.font())  # an installed font: QGIS would try to download Open Sans
-        text.setSize(8)
-        text.setColor(QColor("#ffffff"))
-        buffer = text.buffer()
-        buffer.setEnabled(True)
-        buffer.setColor(QColor("#000000"))
-        buffer.setSize(0.8)
-        text.setBuffer(buffer)
-        settings.setFormat(text)
-        layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
-        layer.setLabelsEnabled(True)
-
     def show_results(self, crs_wkt, geometries, ids, scores):
         layer = self._ensure(RESULTS_NAME, crs_wkt,
                              [("rank", QMetaType.Type.Int), ("score", QMetaType.Type.Double),
                               ("tile_id", QMetaType.Type.QString)],
-                             self._style_results)
+                             lambda lyr: style_results(lyr, self.ramp_name))
         features = []
         for rank, (tile_id, score) in enumerate(zip(ids, scores), 1):
             f = QgsFeature(layer.fields())
@@ -177,18 +198,7 @@ class ResultLayers:
             f.setAttributes([tile_id, float(score)])
             features.append(f)
         self._replace_features(layer, features)
-        ramp = QgsStyle.defaultStyle().colorRamp("Spectral")
-        if ramp is not None:
-            ramp.invert()
-        symbol = QgsFillSymbol.createSimple({"outline_style": "no"})
-        renderer = QgsGraduatedSymbolRenderer("score")
-        renderer.setSourceSymbol(symbol)
-        if ramp is not None:
-            renderer.setSourceColorRamp(ramp)
-        renderer.setClassificationMethod(QgsClassificationQuantile())
-        renderer.updateClasses(layer, 10)
-        layer.setRenderer(renderer)
-        layer.setOpacity(0.6)
+        style_heatmap(layer)
         layer.triggerRepaint()
         return layer
 

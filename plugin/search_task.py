@@ -2,7 +2,15 @@
 
 import time
 
-from qgis.core import QgsTask
+from qgis.core import Qgis, QgsMessageLog, QgsTask
+
+
+def call_back(on_done, task, ok):
+    """Deliver a task's result; never let an exception escape QgsTask.finished() (it aborts QGIS)."""
+    try:
+        on_done(task, ok)
+    except Exception as e:  # the receiver may be gone (plugin unloaded while the task ran)
+        QgsMessageLog.logMessage(f"{task.description()}: {e}", "Tile Embeddings", Qgis.MessageLevel.Warning)
 
 
 class SearchTask(QgsTask):
@@ -44,6 +52,4 @@ class SearchTask(QgsTask):
         return not self.isCanceled()
 
     def finished(self, ok):
-        from .similarity_session import call_back
-
         call_back(self.on_done, self, ok)

@@ -14,19 +14,16 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsCsException,
     QgsFeature,
-    QgsField,
-    QgsMessageLog,
     QgsProject,
     QgsTask,
     QgsVectorFileWriter,
-    QgsVectorLayer,
 )
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication, QMetaType, QObject, pyqtSignal
 
 from .map_tool import ADD_NEGATIVE, ADD_POSITIVE, REPLACE
-from .result_layers import ResultLayers
-from .search_task import SearchTask
+from .result_layers import ResultLayers, memory_layer
+from .search_task import SearchTask, call_back
 
 
 class OpenIndexTask(QgsTask):
@@ -50,14 +47,6 @@ class OpenIndexTask(QgsTask):
 
     def finished(self, ok):
         call_back(self.on_done, self, ok)
-
-
-def call_back(on_done, task, ok):
-    """Deliver a task's result; never let an exception escape QgsTask.finished() (it aborts QGIS)."""
-    try:
-        on_done(task, ok)
-    except Exception as e:  # the receiver may be gone (plugin unloaded while the task ran)
-        QgsMessageLog.logMessage(f"{task.description()}: {e}", "Tile Embeddings", Qgis.MessageLevel.Warning)
 
 
 def load_index(path, is_canceled=None):
@@ -321,12 +310,9 @@ class SimilaritySession(QObject):
         """Write query set and results (role, rank, score, tile_id) to a GeoPackage, atomically."""
         if self.index is None or not (self.positives or self.result_ids):
             raise ValueError("nothing to export: click a tile first")
-        layer = QgsVectorLayer("Polygon", "similarity_results", "memory")
-        layer.setCrs(self.crs)
-        layer.dataProvider().addAttributes([
-            QgsField("role", QMetaType.Type.QString), QgsField("rank", QMetaType.Type.Int),
-            QgsField("score", QMetaType.Type.Double), QgsField("tile_id", QMetaType.Type.QString)])
-        layer.updateFields()
+        layer = memory_layer("similarity_results", self.index.crs_wkt,
+                             [("role", QMetaType.Type.QString), ("rank", QMetaType.Type.Int),
+                              ("score", QMetaType.Type.Double), ("tile_id", QMetaType.Type.QString)])
         features = []
         rows = [("positive", None, None, t) for t in self.positives]
         rows += [("negative", None, None, t) for t in self.negatives]

@@ -20,7 +20,6 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QMetaType
 
@@ -244,7 +243,7 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
             )
         fields = self._fields()
         sink, dest = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon, index_crs
+            parameters, self.OUTPUT, context, fields, Qgis.WkbType.Polygon, index_crs
         )
         by_fid = {
             int(r) + 1: (rank, float(s)) for rank, (r, s) in enumerate(zip(result.rows, result.scores), 1)
@@ -270,7 +269,7 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
             for f in ("score", "tile_id"):
                 score_fields.append(self._fields().field(f))
             ssink, sdest = self.parameterAsSink(
-                parameters, self.SCORES, context, score_fields, QgsWkbTypes.Type.Polygon, index_crs
+                parameters, self.SCORES, context, score_fields, Qgis.WkbType.Polygon, index_crs
             )
             if ssink is not None:
                 total = max(len(index), 1)

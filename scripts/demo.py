@@ -126,16 +126,18 @@ def render_maps(out, raster, searches, segments_gpkg):
 
 def _draw(out, raster, searches, segments_gpkg):
     from qgis.core import (
+        QgsFeature,
         QgsFillSymbol,
         QgsMapRendererParallelJob,
         QgsMapSettings,
         QgsRasterLayer,
+        QgsSingleSymbolRenderer,
         QgsVectorLayer,
     )
-    from qgis.PyQt.QtCore import QSize
+    from qgis.PyQt.QtCore import QMetaType, QSize
     from qgis.PyQt.QtGui import QColor
 
-    from tile_embeddings.plugin.result_layers import ResultLayers
+    from tile_embeddings.plugin.result_layers import memory_layer, style_heatmap, style_query, style_results
 
     imagery = QgsRasterLayer(raster, "NEON YELL")
     crs = imagery.crs()
@@ -158,52 +160,30 @@ def _draw(out, raster, searches, segments_gpkg):
         pngs.append(path)
         print(f"   map: {path}")
 
-    from qgis.core import QgsProject
-
-    project = QgsProject.instance()
+    text = QMetaType.Type.QString
     for name, (results_path, scores_path, query_ids, negative_ids) in searches.items():
         results = QgsVectorLayer(results_path, "results", "ogr")
-        styler = ResultLayers(project)
-        styler._style_results(results)
-        query = QgsVectorLayer("Polygon", "query", "memory")
-        query.setCrs(results.crs())
-        # query tiles come from the heatmap layer (it holds every tile)
+        style_results(results)
         scores = QgsVectorLayer(scores_path, "scores", "ogr")
-        from qgis.core import QgsFeature, QgsField
-        from qgis.PyQt.QtCore import QMetaType
-
-        query.dataProvider().addAttributes([QgsField("tile_id", QMetaType.Type.QString),
-                                            QgsField("role", QMetaType.Type.QString)])
-        query.updateFields()
-        feats = []
+        style_heatmap(scores)
+        # the query tiles, styled as the dock shows them (the scores layer holds every tile)
+        roles = {**{t: "negative" for t in negative_ids}, **{t: "positive" for t in query_ids}}
+        query = memory_layer("query", scores.crs().toWkt(), [("tile_id", text), ("role", text)])
+        features = []
         for f in scores.getFeatures():
-            role = "positive" if f["tile_id"] in query_ids else ("negative" if f["tile_id"] in negative_ids else None)
-            if role:
+            if f["tile_id"] in roles:
                 g = QgsFeature(query.fields())
                 g.setGeometry(f.geometry())
-                g.setAttributes([f["tile_id"], role])
-                feats.append(g)
-        query.dataProvider().addFeatures(feats)
-        styler._style_query(query)
+                g.setAttributes([f["tile_id"], roles[f["tile_id"]]])
+                features.append(g)
+        query.dataProvider().addFeatures(features)
+        style_query(query)
         render([query, results, imagery], f"similar_{name}.png")
-        # heatmap over the imagery
-        from qgis.core import QgsClassificationQuantile, QgsGraduatedSymbolRenderer, QgsStyle
-
-        ramp = QgsStyle.defaultStyle().colorRamp("Spectral")
-        ramp.invert()
-        renderer = QgsGraduatedSymbolRenderer("score")
-        renderer.setSourceSymbol(QgsFillSymbol.createSimple({"outline_style": "no"}))
-        renderer.setSourceColorRamp(ramp)
-        renderer.setClassificationMethod(QgsClassificationQuantile())
-        renderer.updateClasses(scores, 10)
-        scores.setRenderer(renderer)
-        scores.setOpacity(0.6)
         render([query, scores, imagery], f"heatmap_{name}.png")
 
     polygons = QgsVectorLayer(segments_gpkg, "segments", "ogr")
-    polygons.setRenderer(polygons.renderer().clone())
-    polygons.renderer().setSymbol(QgsFillSymbol.createSimple(
-        {"color": "0,0,0,0", "outline_color": "255,0,255,220", "outline_width": "0.15"}))
+    polygons.setRenderer(QgsSingleSymbolRenderer(QgsFillSymbol.createSimple(
+        {"color": "0,0,0,0", "outline_color": "255,0,255,220", "outline_width": "0.15"})))
     render([polygons, imagery], "segments.png")
     ext = imagery.extent()
     ext.scale(0.15)

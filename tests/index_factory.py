@@ -8,8 +8,6 @@ import os
 
 import numpy as np
 
-UTM17N_WKT = None
-
 
 def utm17n_wkt():
     from osgeo import osr
@@ -56,6 +54,6 @@ def make_synthetic_index(folder, rows=20, cols=20, dims=64, tile_size_m=25.6, or
     return folder, labels
 
 
-def tile_centre(index_folder_or_none, row, col, tile_size_m=25.6, origin=(404000.0, 3285000.0)):
+def tile_centre(row, col, tile_size_m=25.6, origin=(404000.0, 3285000.0)):
     x0, y0 = origin
     return x0 + (col + 0.5) * tile_size_m, y0 - (row + 0.5) * tile_size_m

@@ -62,3 +62,38 @@ def collect_garbage_before_qgis_exits(qgis_app):
 
     yield
     gc.collect()
+
+
+def install_packaged_plugin(folder):
+    """Build the plugin zip (`make package`) and unpack it into a fresh QGIS profile under
+    ``folder``, as "Install from ZIP" does. Returns (profiles path, plugins folder)."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    folder = Path(folder)
+    repo = Path(__file__).resolve().parents[1]
+    dist = folder / "dist"
+    subprocess.run([sys.executable, str(repo / "scripts" / "package.py"), str(dist)], check=True)
+    (zpath,) = dist.glob("tile_embeddings-*.zip")
+    profiles = folder / "profiles"
+    plugins = profiles / "profiles" / "default" / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    zipfile.ZipFile(zpath).extractall(plugins)
+    return profiles, plugins
+
+
+def run_qgis_desktop(profiles, script, env, timeout):
+    """Start the real QGIS desktop on ``profiles`` running ``script`` (qgis --code), with no
+    plugins but those the script loads; ``env`` adds variables for the script."""
+    import os
+    import subprocess
+
+    full_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "QT_QPA_PLATFORM")}
+    full_env["QT_QPA_PLATFORM"] = "xcb" if os.environ.get("DISPLAY") else "offscreen"
+    full_env.update(env)
+    return subprocess.run(
+        ["qgis", "--profiles-path", str(profiles), "--profile", "default", "--nologo", "--noversioncheck",
+         "--noplugins", "--code", str(script)],
+        env=full_env, capture_output=True, text=True, timeout=timeout)

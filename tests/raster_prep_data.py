@@ -103,29 +103,3 @@ def read_only_folder(path):
         yield path if ok else None
     finally:
         subprocess.run(["umount", path], capture_output=True)
-
-
-_KEEP = []
-
-
-def live_provider():
-    """The plugin's provider, registered with a Python object that stays alive.
-
-    A provider added as ``addProvider(TileEmbeddingsProvider())`` without a kept reference loses
-    its Python half once the wrapper is collected, and its algorithms can no longer create
-    instances; this re-registers one that is kept for the whole session.
-    """
-    from qgis.core import QgsApplication
-
-    from tile_embeddings.processing_provider.provider import TileEmbeddingsProvider
-
-    registry = QgsApplication.processingRegistry()
-    current = registry.providerById("tile_embeddings")
-    if isinstance(current, TileEmbeddingsProvider) and current in _KEEP:
-        return current
-    if current is not None:
-        registry.removeProvider(current)
-    provider = TileEmbeddingsProvider()
-    _KEEP.append(provider)
-    registry.addProvider(provider)
-    return provider

@@ -10,14 +10,12 @@ screenshot in tests/artifacts/ (README.md shows it).
 import json
 import os
 import shutil
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from qgis.core import QgsProject, QgsRasterLayer
+from qgis_fixtures import install_packaged_plugin, run_qgis_desktop
 
 REPO = Path(__file__).resolve().parents[2]
 K = 10
@@ -42,12 +40,7 @@ def test_click_a_tile_in_the_real_qgis_desktop(tmp_path, neon_index, neon_osbs, 
     from tile_embeddings.core.index import open_index
 
     # the packaged plugin in a fresh profile
-    dist = tmp_path / "dist"
-    subprocess.run([sys.executable, str(REPO / "scripts" / "package.py"), str(dist)], check=True)
-    profiles = tmp_path / "profiles"
-    plugins = profiles / "profiles" / "default" / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    zipfile.ZipFile(next(dist.glob("*.zip"))).extractall(plugins)
+    profiles, _ = install_packaged_plugin(tmp_path)
 
     # a project with the real imagery
     project = QgsProject()
@@ -66,12 +59,8 @@ def test_click_a_tile_in_the_real_qgis_desktop(tmp_path, neon_index, neon_osbs, 
     config.write_text(json.dumps({
         "project": str(project_path), "index": str(neon_index), "click_tile": click_tile,
         "screenshot": str(screenshot), "result": str(result_file), "timeout_s": 150}))
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "QT_QPA_PLATFORM")}
-    env.update(TE_GUI_CONFIG=str(config), QT_QPA_PLATFORM="xcb")
-    proc = subprocess.run(
-        ["qgis", "--profiles-path", str(profiles), "--profile", "default", "--nologo", "--noversioncheck",
-         "--noplugins", "--code", str(REPO / "tests" / "gui" / "desktop_driver.py")],
-        env=env, capture_output=True, text=True, timeout=240)
+    proc = run_qgis_desktop(profiles, REPO / "tests" / "gui" / "desktop_driver.py",
+                            {"TE_GUI_CONFIG": str(config), "QT_QPA_PLATFORM": "xcb"}, timeout=240)
     assert result_file.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(result_file.read_text())
     assert "error" not in result, result

@@ -1,6 +1,5 @@
 """tile_embeddings:bboxmask through processing.run, on real NEON data and synthetic edge cases."""
 
-import gc
 import os
 
 import numpy as np
@@ -11,7 +10,6 @@ from qgis.core import QgsProcessingException
 from tile_embeddings.tests.raster_prep_data import (
     NORTH_UP,
     gradient,
-    live_provider,
     read,
     read_only_folder,
     rotated_gt,
@@ -22,21 +20,13 @@ from tile_embeddings.tests.raster_prep_data import (
 ALG = "tile_embeddings:bboxmask"
 
 
-@pytest.fixture
-def provider(te_provider):
-    yield live_provider()
-    # free the run's QGIS objects (contexts, layers, models) while QGIS is still up: left to the
-    # final garbage collection they would be destroyed after exitQgis() and crash the process
-    gc.collect()
-
-
 def run(**params):
     import processing
 
     return processing.run(ALG, params)
 
 
-def test_neon_clip_is_exact_window_with_reprojected_area(provider, neon_osbs, tmp_path):
+def test_neon_clip_is_exact_window_with_reprojected_area(te_provider, neon_osbs, tmp_path):
     src = gdal.Open(str(neon_osbs))
     gt = src.GetGeoTransform()
     full = src.ReadAsArray()
@@ -77,7 +67,7 @@ def test_neon_clip_is_exact_window_with_reprojected_area(provider, neon_osbs, tm
     assert not [n for n in os.listdir(out.parent) if n.startswith(".")]  # no temporary left behind
 
 
-def test_keeps_nodata_descriptions_and_buffer(provider, tmp_path):
+def test_keeps_nodata_descriptions_and_buffer(te_provider, tmp_path):
     a = gradient(nb=2, h=100, w=120, dtype="uint16")
     a[:, :10, :] = 0
     src = write_raster(tmp_path / "s.tif", a, nodata=0, descriptions=["nir", "red"])
@@ -92,7 +82,7 @@ def test_keeps_nodata_descriptions_and_buffer(provider, tmp_path):
     assert [ds.GetRasterBand(i).GetDescription() for i in (1, 2)] == ["nir", "red"]
 
 
-def test_study_area_larger_than_raster_gives_the_intersection(provider, tmp_path):
+def test_study_area_larger_than_raster_gives_the_intersection(te_provider, tmp_path):
     a = gradient(nb=1, h=50, w=60)
     src = write_raster(tmp_path / "s.tif", a)
     area = write_polygon_layer(tmp_path / "a.gpkg", (499000.0, 3990000.0, 500030.0, 4010000.0))
@@ -102,7 +92,7 @@ def test_study_area_larger_than_raster_gives_the_intersection(provider, tmp_path
     assert clip.shape == (50, 30) and cgt[0] == NORTH_UP[0] and cgt[3] == NORTH_UP[3]
 
 
-def test_rotated_raster_window_keeps_rotation(provider, tmp_path):
+def test_rotated_raster_window_keeps_rotation(te_provider, tmp_path):
     gt = rotated_gt(25.0)
     a = gradient(nb=1, h=80, w=80)[0]
     src = write_raster(tmp_path / "r.tif", a, gt=gt)
@@ -121,7 +111,7 @@ def test_rotated_raster_window_keeps_rotation(provider, tmp_path):
     assert px <= 30 and py <= 30 and px + clip.shape[1] >= 40 and py + clip.shape[0] >= 40
 
 
-def test_study_area_outside_raster_is_a_clear_error(provider, tmp_path):
+def test_study_area_outside_raster_is_a_clear_error(te_provider, tmp_path):
     src = write_raster(tmp_path / "s.tif", gradient(nb=1, h=20, w=20))
     area = write_polygon_layer(tmp_path / "a.gpkg", (600000.0, 3000000.0, 600010.0, 3000010.0))
     out = tmp_path / "o.tif"
@@ -130,14 +120,14 @@ def test_study_area_outside_raster_is_a_clear_error(provider, tmp_path):
     assert not out.exists()
 
 
-def test_raster_without_crs_is_a_clear_error(provider, tmp_path):
+def test_raster_without_crs_is_a_clear_error(te_provider, tmp_path):
     src = write_raster(tmp_path / "s.tif", gradient(nb=1, h=20, w=20), crs=None)
     area = write_polygon_layer(tmp_path / "a.gpkg", (500001.0, 3999990.0, 500010.0, 3999999.0))
     with pytest.raises(QgsProcessingException, match=r"INPUT.*has no CRS"):
         run(INPUT=src, STUDY_AREA=area, OUTPUT=str(tmp_path / "o.tif"))
 
 
-def test_read_only_output_folder_is_a_clear_error(provider, tmp_path):
+def test_read_only_output_folder_is_a_clear_error(te_provider, tmp_path):
     src = write_raster(tmp_path / "s.tif", gradient(nb=1, h=20, w=20))
     area = write_polygon_layer(tmp_path / "a.gpkg", (500001.0, 3999990.0, 500010.0, 3999999.0))
     with read_only_folder(str(tmp_path / "ro")) as ro:
@@ -147,7 +137,7 @@ def test_read_only_output_folder_is_a_clear_error(provider, tmp_path):
             run(INPUT=src, STUDY_AREA=area, OUTPUT=os.path.join(ro, "o.tif"))
 
 
-def test_existing_output_survives_a_failed_run(provider, tmp_path):
+def test_existing_output_survives_a_failed_run(te_provider, tmp_path):
     src = write_raster(tmp_path / "s.tif", gradient(nb=1, h=20, w=20))
     out = tmp_path / "o.tif"
     out.write_bytes(b"previous result")

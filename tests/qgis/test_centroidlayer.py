@@ -1,24 +1,15 @@
 """tile_embeddings:centroidlayer from a tile index and from a folder of tiles."""
 
 import csv
-import gc
 
 import pytest
 from qgis.core import QgsProcessingException, QgsVectorLayer
 
 from tile_embeddings.core.grid import window_center
 from tile_embeddings.core.tiling import split_raster
-from tile_embeddings.tests.raster_prep_data import gradient, live_provider, rotated_gt, write_raster
+from tile_embeddings.tests.raster_prep_data import gradient, rotated_gt, write_raster
 
 ALG = "tile_embeddings:centroidlayer"
-
-
-@pytest.fixture
-def provider(te_provider):
-    yield live_provider()
-    # free the run's QGIS objects (contexts, layers, models) while QGIS is still up: left to the
-    # final garbage collection they would be destroyed after exitQgis() and crash the process
-    gc.collect()
 
 
 def run(**params):
@@ -43,7 +34,7 @@ def centres(layer_path):
     }
 
 
-def test_from_tile_index_rotated_centres_and_csv(provider, rotated_tiles, tmp_path):
+def test_from_tile_index_rotated_centres_and_csv(te_provider, rotated_tiles, tmp_path):
     gt, res = rotated_tiles
     out, csv_path = tmp_path / "c.gpkg", tmp_path / "c.csv"
     result = run(INPUT=f"{res['index']}|layername=tiles", OUTPUT=str(out), OUTPUT_CSV=str(csv_path))
@@ -60,7 +51,7 @@ def test_from_tile_index_rotated_centres_and_csv(provider, rotated_tiles, tmp_pa
     assert (float(row["centralx"]), float(row["centraly"])) == pytest.approx(want)
 
 
-def test_from_folder_of_tiles(provider, rotated_tiles, tmp_path):
+def test_from_folder_of_tiles(te_provider, rotated_tiles, tmp_path):
     gt, res = rotated_tiles
     folder = tmp_path / "北京 五环"
     (folder / "notes.txt").write_text("not a raster")
@@ -70,12 +61,12 @@ def test_from_folder_of_tiles(provider, rotated_tiles, tmp_path):
     assert got["rot_r0_c1"][:2] == pytest.approx(window_center(gt, 40, 0, 40, 40))
 
 
-def test_needs_exactly_one_input(provider, rotated_tiles, tmp_path):
+def test_needs_exactly_one_input(te_provider, rotated_tiles, tmp_path):
     with pytest.raises(QgsProcessingException, match="either a tile index"):
         run(OUTPUT=str(tmp_path / "c.gpkg"))
 
 
-def test_layer_without_path_field_is_not_a_tile_index(provider, tmp_path):
+def test_layer_without_path_field_is_not_a_tile_index(te_provider, tmp_path):
     from tile_embeddings.tests.raster_prep_data import write_polygon_layer
 
     area = write_polygon_layer(tmp_path / "a.gpkg", (0, 0, 1, 1))

@@ -68,7 +68,7 @@ def click(canvas, tool, point, modifiers=Qt.KeyboardModifier.NoModifier):
 
 
 def centre(row, col):
-    return QgsPointXY(*tile_centre(None, row, col))
+    return QgsPointXY(*tile_centre(row, col))
 
 
 def expected(index, positives, negatives=(), k=10):
@@ -240,7 +240,6 @@ def test_index_layer_in_project_selects_its_index(qgis_iface, qgis_new_project, 
     assert dock.session.wait()
     assert dock.session.index is not None and os.path.samefile(dock.session.index.path, syn_index[0])
     dock.shutdown()
-
 
 
 def test_dock_closed_while_its_index_opens_does_not_crash(qgis_iface, qgis_new_project, syn_index):

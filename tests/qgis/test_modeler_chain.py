@@ -1,7 +1,6 @@
 """A graphical-modeler chain bboxmask -> splitraster -> rgbstretch, saved as a .model3 and run
 through processing.run, on real NEON imagery."""
 
-import gc
 import os
 from pathlib import Path
 
@@ -11,20 +10,12 @@ from osgeo import gdal
 from qgis.core import QgsProcessingModelAlgorithm
 
 from tile_embeddings.core.tile_index import read_tile_index
-from tile_embeddings.tests.raster_prep_data import live_provider, write_polygon_layer
+from tile_embeddings.tests.raster_prep_data import write_polygon_layer
 
 MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "test_raster_prep_chain.model3"
 
 
-@pytest.fixture
-def provider(te_provider):
-    yield live_provider()
-    # free the run's QGIS objects (contexts, layers, models) while QGIS is still up: left to the
-    # final garbage collection they would be destroyed after exitQgis() and crash the process
-    gc.collect()
-
-
-def test_model3_chain_runs_end_to_end(provider, neon_yell, tmp_path):
+def test_model3_chain_runs_end_to_end(te_provider, neon_yell, tmp_path):
     import processing
 
     model = QgsProcessingModelAlgorithm()

@@ -1,11 +1,9 @@
 """The zip from `make package`, installed in a fresh QGIS profile, starts in the real QGIS desktop."""
 
 import json
-import os
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
+
+from qgis_fixtures import install_packaged_plugin, run_qgis_desktop
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,24 +41,11 @@ QTimer.singleShot(200, QApplication.instance().quit)
 
 
 def test_packaged_zip_loads_in_fresh_qgis_profile(tmp_path):
-    dist = tmp_path / "dist"
-    subprocess.run([sys.executable, str(REPO / "scripts" / "package.py"), str(dist)], check=True)
-    (zpath,) = dist.glob("tile_embeddings-*.zip")
-    profiles = tmp_path / "profiles"
-    plugins = profiles / "profiles" / "default" / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    zipfile.ZipFile(zpath).extractall(plugins)
+    profiles, plugins = install_packaged_plugin(tmp_path)
     script = tmp_path / "start_plugin.py"
     script.write_text(STARTER)
     result_file = tmp_path / "result.json"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "QT_QPA_PLATFORM")}
-    env["TE_RESULT"] = str(result_file)
-    env["QT_QPA_PLATFORM"] = "xcb" if os.environ.get("DISPLAY") else "offscreen"
-    proc = subprocess.run(
-        ["qgis", "--profiles-path", str(profiles), "--profile", "default", "--nologo",
-         "--noversioncheck", "--noplugins", "--code", str(script)],
-        env=env, capture_output=True, text=True, timeout=180,
-    )
+    proc = run_qgis_desktop(profiles, script, {"TE_RESULT": str(result_file)}, timeout=180)
     assert result_file.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(result_file.read_text())
     assert "exception" not in result, result["exception"]

@@ -1,6 +1,5 @@
 """The four raster-preparation algorithms as the toolbox and the modeler see them."""
 
-import gc
 import os
 
 import pytest
@@ -12,19 +11,11 @@ from qgis.core import (
     QgsProcessingOutputVectorLayer,
 )
 
-from tile_embeddings.tests.raster_prep_data import live_provider
-
 IDS = ("bboxmask", "splitraster", "centroidlayer", "rgbstretch")
 
 
-@pytest.fixture
-def provider(te_provider):
-    yield live_provider()
-    gc.collect()
-
-
 @pytest.mark.parametrize("name", IDS)
-def test_identity_help_icon_group(provider, name):
+def test_identity_help_icon_group(te_provider, name):
     alg = QgsApplication.processingRegistry().algorithmById(f"tile_embeddings:{name}")
     assert alg is not None and alg.name() == name
     assert alg.group() == "Raster preparation" and alg.groupId() == "rasterprep"
@@ -33,7 +24,7 @@ def test_identity_help_icon_group(provider, name):
     assert os.path.basename(alg.svgIconPath()) == f"{name}.svg" and not alg.icon().isNull()
 
 
-def test_real_output_types_for_the_modeler(provider):
+def test_real_output_types_for_the_modeler(te_provider):
     registry = QgsApplication.processingRegistry()
 
     def outputs(name):
@@ -60,7 +51,7 @@ def test_real_output_types_for_the_modeler(provider):
         ("rgbstretch", {"NODATA", "QUALITY", "THREADS", "WORLD_FILE"}),
     ],
 )
-def test_advanced_parameters_are_flagged(provider, name, advanced):
+def test_advanced_parameters_are_flagged(te_provider, name, advanced):
     alg = QgsApplication.processingRegistry().algorithmById(f"tile_embeddings:{name}")
     flagged = {
         p.name() for p in alg.parameterDefinitions() if p.flags() & Qgis.ProcessingParameterFlag.Advanced

@@ -1,6 +1,5 @@
 """tile_embeddings:rgbstretch: cut values, pixel values, georeferencing, scopes, input types."""
 
-import gc
 import os
 
 import numpy as np
@@ -10,17 +9,9 @@ from qgis.core import QgsProcessingException, QgsRasterLayer
 
 from tile_embeddings.core.tile_index import read_tile_index
 from tile_embeddings.core.tiling import split_raster
-from tile_embeddings.tests.raster_prep_data import gradient, live_provider, read, write_raster
+from tile_embeddings.tests.raster_prep_data import gradient, read, write_raster
 
 ALG = "tile_embeddings:rgbstretch"
-
-
-@pytest.fixture
-def provider(te_provider):
-    yield live_provider()
-    # free the run's QGIS objects (contexts, layers, models) while QGIS is still up: left to the
-    # final garbage collection they would be destroyed after exitQgis() and crash the process
-    gc.collect()
 
 
 def run(**params):
@@ -39,7 +30,7 @@ def cuts_of(path):
     return [tuple(float(v) for v in pair.split(",")) for pair in text.split(";")]
 
 
-def test_neon_raster_to_png_exact_values_and_georeferencing(provider, neon_osbs, tmp_path):
+def test_neon_raster_to_png_exact_values_and_georeferencing(te_provider, neon_osbs, tmp_path):
     out = tmp_path / "北京 五环" / "osbs.png"
     run(INPUT=str(neon_osbs), BANDS="3,2,1", OUTPUT=str(out))
     src = gdal.Open(str(neon_osbs))
@@ -62,7 +53,7 @@ def test_neon_raster_to_png_exact_values_and_georeferencing(provider, neon_osbs,
     assert layer.extent().xMinimum() == pytest.approx(gt[0])
 
 
-def test_neon_raster_to_jpeg_is_georeferenced(provider, neon_yell, tmp_path):
+def test_neon_raster_to_jpeg_is_georeferenced(te_provider, neon_yell, tmp_path):
     out = tmp_path / "yell.jpg"
     run(INPUT=str(neon_yell), OUTPUT=str(out), WORLD_FILE=True)
     wld = [float(v) for v in open(str(out)[:-4] + ".wld").read().split()]
@@ -86,7 +77,7 @@ def two_tone(tmp_path):
     return a, res
 
 
-def test_global_scope_gives_identical_cuts_in_every_tile(provider, two_tone, tmp_path):
+def test_global_scope_gives_identical_cuts_in_every_tile(te_provider, two_tone, tmp_path):
     a, res = two_tone
     out = tmp_path / "rgb"
     result = run(
@@ -111,7 +102,7 @@ def test_global_scope_gives_identical_cuts_in_every_tile(provider, two_tone, tmp
         np.testing.assert_array_equal(rgb[0], expected_stretch(src[0], *want[0], reserve_zero=False))
 
 
-def test_per_tile_scope_gives_each_tile_its_own_cuts(provider, two_tone, tmp_path):
+def test_per_tile_scope_gives_each_tile_its_own_cuts(te_provider, two_tone, tmp_path):
     a, res = two_tone
     out = tmp_path / "rgb"
     run(TILE_INDEX=str(res["index"]), SCOPE=1, FORMAT=2, OUTPUT_FOLDER=str(out))
@@ -120,7 +111,7 @@ def test_per_tile_scope_gives_each_tile_its_own_cuts(provider, two_tone, tmp_pat
     assert cuts_of(dark) != cuts_of(bright)
 
 
-def test_one_band_uint16_becomes_grey(provider, tmp_path):
+def test_one_band_uint16_becomes_grey(te_provider, tmp_path):
     a = gradient(nb=1, h=70, w=90, dtype="uint16")
     src = write_raster(tmp_path / "u16.tif", a)
     out = tmp_path / "grey.tif"
@@ -132,7 +123,7 @@ def test_one_band_uint16_becomes_grey(provider, tmp_path):
     np.testing.assert_array_equal(rgb[0], expected_stretch(a[0], lo, hi, reserve_zero=False))
 
 
-def test_float32_with_nodata_and_nan_as_png_tiles(provider, tmp_path):
+def test_float32_with_nodata_and_nan_as_png_tiles(te_provider, tmp_path):
     a = gradient(nb=3, h=64, w=64, dtype="float32")
     a[:, :10, :] = -1.0
     a[1, 20, 20] = np.nan
@@ -151,7 +142,7 @@ def test_float32_with_nodata_and_nan_as_png_tiles(provider, tmp_path):
     assert gt == pytest.approx(gdal.Open(str(folder / "f_r0_c0.tif")).GetGeoTransform())
 
 
-def test_band_order_on_four_band_int16(provider, tmp_path):
+def test_band_order_on_four_band_int16(te_provider, tmp_path):
     a = gradient(nb=4, h=40, w=50, dtype="uint16").astype(np.int16) - 3000
     src = write_raster(tmp_path / "gf2.tif", a)
     out = tmp_path / "o.tif"
@@ -162,7 +153,7 @@ def test_band_order_on_four_band_int16(provider, tmp_path):
         np.testing.assert_array_equal(rgb[i], expected_stretch(a[b - 1], lo, hi, reserve_zero=False))
 
 
-def test_missing_band_is_a_clear_error(provider, tmp_path):
+def test_missing_band_is_a_clear_error(te_provider, tmp_path):
     src = write_raster(tmp_path / "s.tif", gradient(nb=3, h=20, w=20))
     with pytest.raises(QgsProcessingException, match=r"BANDS.*band 5 does not exist"):
         run(INPUT=src, BANDS="5,2,1", OUTPUT=str(tmp_path / "o.jpg"))
@@ -171,7 +162,7 @@ def test_missing_band_is_a_clear_error(provider, tmp_path):
     assert not (tmp_path / "o.jpg").exists()
 
 
-def test_empty_tiles_do_not_fail(provider, tmp_path):
+def test_empty_tiles_do_not_fail(te_provider, tmp_path):
     a = gradient(nb=3, h=64, w=128)
     a[:, :, 64:] = 0
     src = write_raster(tmp_path / "half.tif", a, nodata=0)
@@ -182,6 +173,6 @@ def test_empty_tiles_do_not_fail(provider, tmp_path):
     assert (empty == 0).all()
 
 
-def test_needs_exactly_one_input(provider, neon_osbs, tmp_path):
+def test_needs_exactly_one_input(te_provider, neon_osbs, tmp_path):
     with pytest.raises(QgsProcessingException, match="exactly one input"):
         run(INPUT=str(neon_osbs), INPUT_FOLDER=str(tmp_path), OUTPUT=str(tmp_path / "o.jpg"))

@@ -1,6 +1,5 @@
 """tile_embeddings:splitraster through processing.run (and once through qgis_process)."""
 
-import gc
 import os
 import shutil
 import subprocess
@@ -14,7 +13,6 @@ from tile_embeddings.core.grid import shifted_geotransform, window_center, windo
 from tile_embeddings.core.tile_index import read_tile_index
 from tile_embeddings.tests.raster_prep_data import (
     gradient,
-    live_provider,
     read,
     read_only_folder,
     rotated_gt,
@@ -24,21 +22,13 @@ from tile_embeddings.tests.raster_prep_data import (
 ALG = "tile_embeddings:splitraster"
 
 
-@pytest.fixture
-def provider(te_provider):
-    yield live_provider()
-    # free the run's QGIS objects (contexts, layers, models) while QGIS is still up: left to the
-    # final garbage collection they would be destroyed after exitQgis() and crash the process
-    gc.collect()
-
-
 def run(**params):
     import processing
 
     return processing.run(ALG, params)
 
 
-def test_neon_tiles_match_source_grid_and_index(provider, neon_osbs, tmp_path):
+def test_neon_tiles_match_source_grid_and_index(te_provider, neon_osbs, tmp_path):
     out = tmp_path / "北京 五环" / "tiles"
     index = tmp_path / "北京 五环" / "tile index.gpkg"
     res = run(INPUT=str(neon_osbs), TILE_SIZE=128, OUTPUT_FOLDER=str(out), OUTPUT=str(index))
@@ -81,7 +71,7 @@ def test_neon_tiles_match_source_grid_and_index(provider, neon_osbs, tmp_path):
 
 
 @pytest.mark.parametrize("edge, count, last_shape", [(1, 12, (128, 128)), (2, 12, (300 - 256, 400 - 384))])
-def test_pad_and_keep_edge_policies(provider, tmp_path, edge, count, last_shape):
+def test_pad_and_keep_edge_policies(te_provider, tmp_path, edge, count, last_shape):
     a = gradient(nb=2, h=300, w=400, dtype="uint16")
     src = write_raster(tmp_path / "s.tif", a, nodata=0)
     out = tmp_path / "t"
@@ -99,7 +89,7 @@ def test_pad_and_keep_edge_policies(provider, tmp_path, edge, count, last_shape)
     assert ds.GetRasterBand(1).DataType == gdal.GDT_UInt16
 
 
-def test_irregular_valid_area_threshold_and_empty_tiles(provider, tmp_path):
+def test_irregular_valid_area_threshold_and_empty_tiles(te_provider, tmp_path):
     a = gradient(nb=1, h=256, w=256, dtype="float32")[0]
     yy, xx = np.mgrid[0:256, 0:256]
     a[(yy - 40) ** 2 + (xx - 40) ** 2 > 60**2] = -9999.0  # a disc of data in the upper-left corner
@@ -134,7 +124,7 @@ def test_irregular_valid_area_threshold_and_empty_tiles(provider, tmp_path):
     np.testing.assert_array_equal(arr, a[:64, :64])
 
 
-def test_rotated_grid_tiles_and_footprints(provider, tmp_path):
+def test_rotated_grid_tiles_and_footprints(te_provider, tmp_path):
     gt = rotated_gt(30.0, res=2.0)
     a = gradient(nb=3, h=100, w=100)
     src = write_raster(tmp_path / "r.tif", a, gt=gt)
@@ -160,14 +150,14 @@ def test_rotated_grid_tiles_and_footprints(provider, tmp_path):
     assert got == [pytest.approx(p) for p in window_corners(gt, 40, 40, 50, 50)]
 
 
-def test_tile_larger_than_raster_is_a_clear_error(provider, tmp_path):
+def test_tile_larger_than_raster_is_a_clear_error(te_provider, tmp_path):
     src = write_raster(tmp_path / "s.tif", gradient(nb=1, h=100, w=120))
     with pytest.raises(QgsProcessingException, match=r"TILE_SIZE.*larger than the raster"):
         run(INPUT=src, TILE_SIZE=256, OUTPUT_FOLDER=str(tmp_path / "t"), OUTPUT=str(tmp_path / "i.gpkg"))
     assert not (tmp_path / "i.gpkg").exists()
 
 
-def test_read_only_output_folder_is_a_clear_error(provider, tmp_path):
+def test_read_only_output_folder_is_a_clear_error(te_provider, tmp_path):
     src = write_raster(tmp_path / "s.tif", gradient(nb=1, h=100, w=120))
     with read_only_folder(str(tmp_path / "ro")) as ro:
         if ro is None:

@@ -212,13 +212,3 @@ def test_grey_single_band_and_no_stretch(tmp_path, raster, weights):
     ix = tindex.open_index(run(tmp_path / "g.teindex", raster, weights, bands="2", stretch="none"))
     assert ix.meta["preprocessing"]["bands"] == [2] and len(ix) == 12
     np.testing.assert_allclose(np.linalg.norm(ix.embeddings, axis=1), 1.0, rtol=1e-5)
-
-
-@pytest.fixture(autouse=True)
-def _collect_cycles():
-    """Free GDAL objects caught in reference cycles (e.g. tracebacks) while GDAL is still alive:
-    collected after QGIS exits, they crash the test process."""
-    yield
-    import gc
-
-    gc.collect()

@@ -210,13 +210,3 @@ def test_numpy_export_writes_ids_next_to_it(small_index, tmp_path):
     assert path.endswith("emb.npy") and ids_path.endswith("emb_ids.txt")
     np.testing.assert_array_equal(np.load(path), ix.embeddings)
     assert open(ids_path).read().split() == ix.ids
-
-
-@pytest.fixture(autouse=True)
-def _collect_cycles():
-    """Free GDAL objects caught in reference cycles (e.g. tracebacks) while GDAL is still alive:
-    collected after QGIS exits, they crash the test process."""
-    yield
-    import gc
-
-    gc.collect()

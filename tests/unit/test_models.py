@@ -142,13 +142,3 @@ def test_missing_modules_names_what_to_install():
     with pytest.raises(InputError) as e:
         models.require(("surely_not_installed_pkg",))
     assert "apt install python3-torch" in e.value.message
-
-
-@pytest.fixture(autouse=True)
-def _collect_cycles():
-    """Free GDAL objects caught in reference cycles (e.g. tracebacks) while GDAL is still alive:
-    collected after QGIS exits, they crash the test process."""
-    yield
-    import gc
-
-    gc.collect()

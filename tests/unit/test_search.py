@@ -133,13 +133,3 @@ def test_score_all_is_the_cosine_of_every_tile(clustered):
     np.testing.assert_allclose(s, clustered.embeddings @ q, rtol=1e-5, atol=1e-6)
     r = search.search(clustered, ["t_r1_c1"], ["t_r15_c0"], k=3, negative_weight=0.3)
     np.testing.assert_allclose(np.sort(s)[::-1][:3], r.scores, rtol=1e-5)
-
-
-@pytest.fixture(autouse=True)
-def _collect_cycles():
-    """Free GDAL objects caught in reference cycles (e.g. tracebacks) while GDAL is still alive:
-    collected after QGIS exits, they crash the test process."""
-    yield
-    import gc
-
-    gc.collect()
