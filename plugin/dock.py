@@ -27,21 +27,21 @@ from .similarity_session import SimilaritySession
 
 SETTINGS = "tile_embeddings/dock/"
 ROLE_TILE = Qt.ItemDataRole.UserRole
+TITLE = "Similar Tiles"  # the dock's title is also its menu entry and its name under View > Panels
+HINT = "Click: query tile · Shift-click: add positive · Ctrl-click: add negative · double-click a row to zoom"
 
 
 def index_folder_of(path):
-    """The ``.teindex`` folder holding ``path`` (a layer source or a file inside it), or None."""
-    path = (path or "").split("|")[0]
-    while path and path != os.path.dirname(path):
-        if path.endswith(".teindex") and os.path.isdir(path):
-            return path
-        path = os.path.dirname(path)
-    return None
+    """The similarity index folder holding ``path`` (the folder, a file in it or a layer source such
+    as ``…/tiles.gpkg|layername=tiles``), recognised by its contents whatever its name; or None."""
+    from ..core.index import find_index_folder
+
+    return find_index_folder((path or "").split("|")[0])
 
 
 class SimilarityDock(QgsDockWidget):
     def __init__(self, iface, parent=None):
-        super().__init__("Tile Embeddings: similar tiles", parent)
+        super().__init__(TITLE, parent)
         self.setObjectName("TileEmbeddingsSimilarityDock")
         self.iface = iface
         self.canvas = iface.mapCanvas()
@@ -59,12 +59,16 @@ class SimilarityDock(QgsDockWidget):
         form = QFormLayout()
         self.index_file = QgsFileWidget()
         self.index_file.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
-        self.index_file.setDialogTitle("Similarity index folder (*.teindex)")
+        self.index_file.setDialogTitle("Similarity index folder (the OUTPUT of Embed tiles)")
+        self.index_file.setToolTip("The folder that 'Embed tiles' wrote (it holds meta.json, ids.txt, "
+                                   "embeddings.npy and tiles.gpkg); any folder name works.")
         form.addRow("Index folder", self.index_file)
         self.index_layer = QgsMapLayerComboBox()
         self.index_layer.setFilters(Qgis.LayerFilter.VectorLayer)
         self.index_layer.setAllowEmptyLayer(True)
         self.index_layer.setLayer(None)
+        self.index_layer.setToolTip("Or pick a layer of the project that belongs to an index: the tile "
+                                    "layer that 'Embed tiles' adds to the project when it finishes.")
         form.addRow("…or index layer", self.index_layer)
         self.info = QLabel("No index open.")
         self.info.setWordWrap(True)
@@ -72,14 +76,18 @@ class SimilarityDock(QgsDockWidget):
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 1000)
         self.k_spin.setValue(10)
+        self.k_spin.setToolTip("How many look-alike tiles to show (the query tiles are not counted).")
         form.addRow("Results (k)", self.k_spin)
         score_row = QHBoxLayout()
         self.min_score_on = QCheckBox("Minimum score")
+        self.min_score_on.setToolTip("Show only results at least this similar (cosine similarity: "
+                                     "1 = identical, 0 = unrelated).")
         self.min_score = QDoubleSpinBox()
         self.min_score.setRange(-1.0, 1.0)
         self.min_score.setSingleStep(0.05)
         self.min_score.setDecimals(3)
         self.min_score.setValue(0.5)
+        self.min_score.setToolTip(self.min_score_on.toolTip())
         self.min_score.setEnabled(False)
         score_row.addWidget(self.min_score_on)
         score_row.addWidget(self.min_score)
@@ -92,14 +100,17 @@ class SimilarityDock(QgsDockWidget):
         self.pick.setToolTip("Click: query tile · Shift-click: add a positive · Ctrl-click: add a negative")
         self.heatmap = QPushButton("Heatmap")
         self.heatmap.setCheckable(True)
-        self.heatmap.setToolTip("Score every tile and show them with a graduated style")
+        self.heatmap.setToolTip("Colour every tile by its similarity to the query (red: more similar, "
+                                "blue: less similar), under the result outlines.")
         self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the query tiles and the results (role, rank, score, tile id) "
+                                      "to a GeoPackage.")
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Forget the query tiles and results and remove their layers from the map.")
         for b in (self.pick, self.heatmap, self.export_button, self.clear_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
-        hint = QLabel("Click: query tile · Shift-click: add positive · Ctrl-click: add negative · "
-                      "double-click a row to zoom")
+        hint = QLabel(HINT)
         hint.setWordWrap(True)
         layout.addWidget(hint)
 
@@ -115,6 +126,7 @@ class SimilarityDock(QgsDockWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self.tree, 1)
         self.status = QLabel("")
+        self.status.setWordWrap(True)  # a long message must not widen the dock past the screen
         layout.addWidget(self.status)
         self.setWidget(body)
 
@@ -132,6 +144,8 @@ class SimilarityDock(QgsDockWidget):
         self.tool.deactivated.connect(lambda: self.pick.setChecked(False))
         self.tree.itemDoubleClicked.connect(self._zoom_to)
         self.session.indexOpened.connect(self._index_opened)
+        self.session.indexFailed.connect(self._index_failed)
+        self.session.cleared.connect(self._cleared)
         self.session.queryChanged.connect(self._refresh_list)
         self.session.resultsChanged.connect(self._refresh_list)
         self.session.message.connect(self._message)
@@ -153,19 +167,36 @@ class SimilarityDock(QgsDockWidget):
 
     # -- reactions ---------------------------------------------------------------------------------
     def _index_from_file(self, path):
-        if path:
-            self.info.setText("Opening index…")
-            self.session.open_index(path)
+        """Called for every change of the path (typing one included): only an index folder opens;
+        anything else says so in the info line, without a message per keystroke."""
+        if not path:
+            self.info.setText("No index open.")
+            return
+        folder = index_folder_of(path)
+        if folder is None:
+            self.info.setText(f"Not a similarity index: {path}<br>Choose the folder that 'Embed tiles' wrote "
+                              "(it holds meta.json, ids.txt, embeddings.npy and tiles.gpkg).")
+            return
+        self.info.setText("Opening index…")
+        self.session.open_index(folder)
 
     def _index_from_layer(self, layer):
         if layer is None:
             return
         folder = index_folder_of(layer.source())
         if folder is None:
-            self._message(f"Layer '{layer.name()}' is not part of a similarity index (*.teindex).",
-                          Qgis.MessageLevel.Warning)
+            self._message(f"Layer '{layer.name()}' is not part of a similarity index: pick the tile layer "
+                          "that 'Embed tiles' added, or choose the index folder.", Qgis.MessageLevel.Warning)
             return
         self.index_file.setFilePath(folder)
+
+    def _index_failed(self, path, reason):
+        self.info.setText(f"<b>Cannot open</b> {path}: {reason}")
+
+    def _cleared(self):
+        if self.heatmap.isChecked():
+            self.heatmap.setChecked(False)
+        self.status.setText("")
 
     def _index_opened(self, info):
         self._save("last_index", info["path"])

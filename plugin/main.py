@@ -44,7 +44,7 @@ class TileEmbeddingsPlugin:
         self.toolbar.setObjectName("TileEmbeddingsToolbar")
         icon = QIcon(os.path.join(PLUGIN_DIR, "resources", "icons", "tile_embeddings.svg"))
         dock_icon = QIcon(os.path.join(PLUGIN_DIR, "resources", "icons", "similarity_dock.svg"))
-        self.dock_action = QAction(dock_icon, "Similar Tiles Dock", self.iface.mainWindow())
+        self.dock_action = QAction(dock_icon, "Similar Tiles", self.iface.mainWindow())
         self.dock_action.setObjectName("TileEmbeddingsDockAction")
         self.dock_action.setCheckable(True)
         self.dock_action.setToolTip("Click a tile on the map and see the tiles that look like it")

@@ -4,7 +4,7 @@ Plain click: the tile under the cursor becomes the query. Shift-click adds a pos
 Ctrl-click a negative one. The tool only reports; the session decides what happens.
 """
 
-from qgis.gui import QgsMapToolEmitPoint
+from qgis.gui import QgsMapTool, QgsMapToolEmitPoint
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 
 REPLACE, ADD_POSITIVE, ADD_NEGATIVE = "replace", "positive", "negative"
@@ -25,6 +25,12 @@ class TileClickTool(QgsMapToolEmitPoint):
     def __init__(self, canvas):
         super().__init__(canvas)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def flags(self):
+        """Not ``AllowZoomRect``: with it the canvas takes Shift+press as the start of a zoom
+        rectangle and the tool never sees a Shift-click (the canvas checks this before it hands the
+        press to the tool)."""
+        return super().flags() & ~QgsMapTool.Flag.AllowZoomRect
 
     def canvasReleaseEvent(self, event):  # noqa: N802
         if event.button() != Qt.MouseButton.LeftButton:

@@ -4,7 +4,10 @@ from qgis.core import (
     Qgis,
     QgsCategorizedSymbolRenderer,
     QgsClassificationQuantile,
+    QgsColorRampLegendNodeSettings,
+    QgsColorRampShader,
     QgsCoordinateReferenceSystem,
+    QgsDataProvider,
     QgsFeature,
     QgsField,
     QgsFillSymbol,
@@ -12,8 +15,11 @@ from qgis.core import (
     QgsGraduatedSymbolRenderer,
     QgsPalLayerSettings,
     QgsProject,
+    QgsRasterLayer,
+    QgsRasterShader,
     QgsRendererCategory,
     QgsRendererRange,
+    QgsSingleBandPseudoColorRenderer,
     QgsStyle,
     QgsTextFormat,
     QgsVectorLayer,
@@ -59,24 +65,39 @@ def style_query(layer):
     layer.setRenderer(QgsCategorizedSymbolRenderer("role", categories))
 
 
-def style_results(layer, ramp_name="Viridis"):
-    """Results coloured by rank (field ``rank``) and labelled ``rank: score``."""
+RANK_BOUNDS = [(1, 1), (2, 3), (4, 5), (6, 10), (11, 20), (21, 50), (51, 100), (101, 1000)]
+MORE_SIMILAR, LESS_SIMILAR = "more similar", "less similar"
+
+
+def rank_classes(k):
+    """Rank classes for ``k`` results: the legend lists no class beyond rank k."""
+    classes = []
+    for lo, hi in RANK_BOUNDS:
+        if lo > k:
+            break
+        classes.append((lo, min(hi, k)))
+    return classes
+
+
+def style_results(layer, ramp_name="Viridis", k=10):
+    """Results coloured by rank (field ``rank``) and labelled ``rank: score``, every label shown."""
     ramp = QgsStyle.defaultStyle().colorRamp(ramp_name) or QgsGradientColorRamp(
         QColor("#fde725"), QColor("#440154"))
+    classes = rank_classes(max(1, int(k)))
     ranges = []
-    bounds = [(1, 1), (2, 3), (4, 5), (6, 10), (11, 20), (21, 50), (51, 1_000_000)]
-    for i, (lo, hi) in enumerate(bounds):
-        color = ramp.color(i / (len(bounds) - 1))
-        if lo == hi:
-            label = f"rank {lo}"
-        else:
-            label = f"rank {lo}-{hi}" if hi < 1_000_000 else f"rank > {lo - 1}"
+    for i, (lo, hi) in enumerate(classes):
+        color = ramp.color(i / max(1, len(classes) - 1))
+        label = f"rank {lo}" if lo == hi else f"rank {lo}-{hi}"
         ranges.append(QgsRendererRange(lo - 0.5, hi + 0.5, _outline(color.name(), 0.9, 70), label))
     layer.setRenderer(QgsGraduatedSymbolRenderer("rank", ranges))
     settings = QgsPalLayerSettings()
     settings.isExpression = True
     settings.fieldName = "concat(rank, ': ', format_number(score, 3))"
     settings.placement = Qgis.LabelPlacement.OverPoint
+    # neighbouring result tiles are small on screen: their labels must not hide each other
+    settings.placementSettings().setOverlapHandling(Qgis.LabelOverlapHandling.AllowOverlapAtNoCost)
+    settings.placementSettings().setAllowDegradedPlacement(True)
+    settings.priority = 10
     text = QgsTextFormat()
     text.setFont(QApplication.font())  # an installed font: QGIS would try to download Open Sans
     text.setSize(8)
@@ -91,29 +112,82 @@ def style_results(layer, ramp_name="Viridis"):
     layer.setLabelsEnabled(True)
 
 
-def style_heatmap(layer):
-    """Every tile filled by its ``score``: 10 quantile classes, blue (low) to red (high)."""
+def _heatmap_ramp():
     ramp = QgsStyle.defaultStyle().colorRamp("Spectral")
-    if ramp is not None:
-        ramp.invert()
+    if ramp is None:
+        return QgsGradientColorRamp(QColor("#2b83ba"), QColor("#d7191c"))
+    ramp.invert()  # blue = less similar, red = more similar
+    return ramp
+
+
+def heatmap_stops(scores, classes=10):
+    """Score values at equal-count steps (quantiles): every colour covers about as many tiles."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=np.float64)
+    scores = scores[np.isfinite(scores)]
+    if scores.size == 0:
+        return [0.0, 1.0]
+    stops = np.unique(np.quantile(scores, np.linspace(0.0, 1.0, classes + 1)))
+    if stops.size == 1:
+        stops = np.array([stops[0] - 1e-6, stops[0] + 1e-6])
+    return [float(v) for v in stops]
+
+
+def style_heatmap_raster(layer, scores):
+    """One cell per tile, continuous ramp with quantile stops; legend reads more / less similar."""
+    stops = heatmap_stops(scores)
+    ramp = _heatmap_ramp()
+    function = QgsColorRampShader(stops[0], stops[-1], ramp.clone(), Qgis.ShaderInterpolationMethod.Linear)
+    items = [QgsColorRampShader.ColorRampItem(v, ramp.color(i / (len(stops) - 1)), f"{v:.3f}")
+             for i, v in enumerate(stops)]
+    function.setColorRampItemList(items)
+    legend = QgsColorRampLegendNodeSettings()
+    legend.setUseContinuousLegend(True)
+    legend.setMinimumLabel(LESS_SIMILAR)
+    legend.setMaximumLabel(MORE_SIMILAR)
+    legend.setDirection(QgsColorRampLegendNodeSettings.Direction.MaximumToMinimum)
+    function.setLegendSettings(legend)
+    shader = QgsRasterShader(stops[0], stops[-1])
+    shader.setRasterShaderFunction(function)
+    renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader)
+    renderer.setClassificationMin(stops[0])
+    renderer.setClassificationMax(stops[-1])
+    layer.setRenderer(renderer)
+    layer.setOpacity(0.65)
+
+
+def style_heatmap(layer):
+    """Polygons (tiles off any regular grid) filled by ``score``: 10 quantile classes, blue (low)
+    to red (high), the extreme classes labelled less / more similar."""
     symbol = QgsFillSymbol.createSimple({"outline_style": "no"})
     renderer = QgsGraduatedSymbolRenderer("score")
     renderer.setSourceSymbol(symbol)
-    if ramp is not None:
-        renderer.setSourceColorRamp(ramp)
+    renderer.setSourceColorRamp(_heatmap_ramp())
     renderer.setClassificationMethod(QgsClassificationQuantile())
     renderer.updateClasses(layer, 10)
+    ranges = renderer.ranges()
+    if ranges:
+        renderer.updateRangeLabel(0, f"{ranges[0].label()} ({LESS_SIMILAR})")
+        renderer.updateRangeLabel(len(ranges) - 1, f"{ranges[-1].label()} ({MORE_SIMILAR})")
     layer.setRenderer(renderer)
-    layer.setOpacity(0.6)
+    layer.setOpacity(0.65)
 
 
 class ResultLayers:
-    """Creates the session's layers on demand (re-creating any the user removed) and fills them."""
+    """Creates the session's layers on demand (re-creating any the user removed) and fills them.
+
+    Outlines (query, results) sit at the top of the group; the heatmap at its bottom, so it never
+    hides them.
+    """
 
     def __init__(self, project=None, ramp_name="Viridis"):
         self.project = project or QgsProject.instance()
         self.ramp_name = ramp_name
         self._ids = {}
+        self._styled_k = None
+        self._heatmap_dir = None
+        self._heatmap_files = []
 
     # -- bookkeeping --------------------------------------------------------------------------
     def layer(self, name):
@@ -127,14 +201,19 @@ class ResultLayers:
             group = root.insertGroup(0, GROUP_NAME)
         return group
 
+    def _add(self, name, layer, bottom=False):
+        self.project.addMapLayer(layer, False)
+        group = self._group()
+        node = group.insertLayer(len(group.children()) if bottom else 0, layer)
+        node.setExpanded(True)
+        self._ids[name] = layer.id()
+
     def _ensure(self, name, crs_wkt, fields, style):
         layer = self.layer(name)
         if layer is None:
             layer = memory_layer(name, crs_wkt, fields)
             style(layer)
-            self.project.addMapLayer(layer, False)
-            self._group().insertLayer(0, layer)
-            self._ids[name] = layer.id()
+            self._add(name, layer)
         return layer
 
     @staticmethod
@@ -147,14 +226,28 @@ class ResultLayers:
 
     def remove_all(self):
         for name in list(self._ids):
-            layer = self.layer(name)
-            if layer is not None:
-                self.project.removeMapLayer(layer.id())
-        self._ids = {}
+            self._remove(name)
         root = self.project.layerTreeRoot()
         group = root.findGroup(GROUP_NAME)
         if group is not None and not group.children():
             root.removeChildNode(group)
+        self._styled_k = None
+
+    def _remove(self, name):
+        layer = self.layer(name)
+        if layer is not None:
+            self.project.removeMapLayer(layer.id())
+        self._ids.pop(name, None)
+
+    def shutdown(self):
+        """Remove the layers and the heatmap's temporary rasters."""
+        self.remove_all()
+        if self._heatmap_dir is not None:
+            import shutil
+
+            shutil.rmtree(self._heatmap_dir, ignore_errors=True)
+            self._heatmap_dir = None
+            self._heatmap_files = []
 
     # -- query tiles --------------------------------------------------------------------------
     def show_query(self, crs_wkt, geometries, positives, negatives):
@@ -172,11 +265,15 @@ class ResultLayers:
         return layer
 
     # -- results ------------------------------------------------------------------------------
-    def show_results(self, crs_wkt, geometries, ids, scores):
+    def show_results(self, crs_wkt, geometries, ids, scores, k=10):
         layer = self._ensure(RESULTS_NAME, crs_wkt,
                              [("rank", QMetaType.Type.Int), ("score", QMetaType.Type.Double),
                               ("tile_id", QMetaType.Type.QString)],
-                             lambda lyr: style_results(lyr, self.ramp_name))
+                             lambda lyr: None)
+        if self._styled_k != k:  # the legend lists the rank classes up to k, no more
+            style_results(layer, self.ramp_name, k)
+            self._styled_k = k
+            self.project.layerTreeRoot().findLayer(layer.id()).setExpanded(True)
         features = []
         for rank, (tile_id, score) in enumerate(zip(ids, scores), 1):
             f = QgsFeature(layer.fields())
@@ -186,11 +283,24 @@ class ResultLayers:
         self._replace_features(layer, features)
         return layer
 
+    def hide_results(self):
+        self._remove(RESULTS_NAME)
+        self._styled_k = None
+
     # -- heatmap ------------------------------------------------------------------------------
-    def show_heatmap(self, crs_wkt, geometries, ids, scores):
-        layer = self._ensure(HEATMAP_NAME, crs_wkt,
-                             [("tile_id", QMetaType.Type.QString), ("score", QMetaType.Type.Double)],
-                             lambda lyr: None)
+    def show_heatmap(self, crs_wkt, geometries, ids, scores, grid=None):
+        """Every tile's score: a raster with one cell per tile when the tiles form a grid (draws in
+        milliseconds at any size), else one polygon per tile."""
+        if grid is not None:
+            return self._show_heatmap_raster(crs_wkt, grid, scores)
+        layer = self.layer(HEATMAP_NAME)
+        if layer is not None and not isinstance(layer, QgsVectorLayer):
+            self.hide_heatmap()
+            layer = None
+        if layer is None:
+            layer = memory_layer(HEATMAP_NAME, crs_wkt,
+                                 [("tile_id", QMetaType.Type.QString), ("score", QMetaType.Type.Double)])
+            self._add(HEATMAP_NAME, layer, bottom=True)
         features = []
         for tile_id, score in zip(ids, scores):
             f = QgsFeature(layer.fields())
@@ -202,8 +312,39 @@ class ResultLayers:
         layer.triggerRepaint()
         return layer
 
-    def hide_heatmap(self):
+    def _next_heatmap_file(self):
+        import os
+        import tempfile
+
+        if self._heatmap_dir is None:
+            self._heatmap_dir = tempfile.mkdtemp(prefix="tile-embeddings-heatmap-")
+        path = os.path.join(self._heatmap_dir, f"heatmap_{len(self._heatmap_files)}.tif")
+        self._heatmap_files.append(path)
+        # the layer reads the newest file; older ones are no longer open
+        for old in self._heatmap_files[:-2]:
+            try:
+                os.remove(old)
+            except OSError:
+                pass
+        return path
+
+    def _show_heatmap_raster(self, crs_wkt, grid, scores):
+        from ..core.tile_grid import write_grid_raster
+
+        path = write_grid_raster(self._next_heatmap_file(), grid, scores, crs_wkt)
         layer = self.layer(HEATMAP_NAME)
-        if layer is not None:
-            self.project.removeMapLayer(layer.id())
-        self._ids.pop(HEATMAP_NAME, None)
+        if layer is not None and not isinstance(layer, QgsRasterLayer):
+            self.hide_heatmap()
+            layer = None
+        if layer is None:
+            layer = QgsRasterLayer(path, HEATMAP_NAME, "gdal")
+            style_heatmap_raster(layer, scores)
+            self._add(HEATMAP_NAME, layer, bottom=True)
+        else:
+            layer.setDataSource(path, HEATMAP_NAME, "gdal", QgsDataProvider.ProviderOptions())
+            style_heatmap_raster(layer, scores)
+            layer.triggerRepaint()
+        return layer
+
+    def hide_heatmap(self):
+        self._remove(HEATMAP_NAME)

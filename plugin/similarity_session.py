@@ -56,6 +56,7 @@ def load_index(path, is_canceled=None):
 
     index = open_index(path)
     lookup = TileLookup(index.tiles_path, is_canceled=is_canceled)
+    lookup.grid = lookup.tile_grid(index.ids)  # the heatmap's raster, one cell per tile (None: polygons)
     if len(index):  # build (and compile) the searcher off the UI thread: the first click is as fast as the next
         search(index, [index.ids[0]], k=1)
     return index, lookup
@@ -76,6 +77,8 @@ def source_raster(meta):
 
 class SimilaritySession(QObject):
     indexOpened = pyqtSignal(dict)
+    indexFailed = pyqtSignal(str, str)  # path, reason
+    cleared = pyqtSignal()
     queryChanged = pyqtSignal()
     resultsChanged = pyqtSignal()
     message = pyqtSignal(str, object)  # text, Qgis.MessageLevel
@@ -118,6 +121,7 @@ class SimilaritySession(QObject):
                 except RuntimeError:  # already finished and deleted by the task manager
                     pass
         self.clear()
+        self.layers.shutdown()
         self._alive = False
 
     # -- index ----------------------------------------------------------------------------------
@@ -145,6 +149,7 @@ class SimilaritySession(QObject):
             self._fail_open(task.path, task.error)
 
     def _fail_open(self, path, error):
+        self.indexFailed.emit(path, str(error))
         self.message.emit(f"Cannot open similarity index {path}: {error}", Qgis.MessageLevel.Critical)
 
     def _set_index(self, index, lookup):
@@ -201,22 +206,45 @@ class SimilaritySession(QObject):
                 self.positives.remove(tile_id)
             if tile_id not in self.negatives:
                 self.negatives.append(tile_id)
-        if not self.positives:
-            self.message.emit("Add at least one positive tile (plain click or Shift-click).",
-                              Qgis.MessageLevel.Info)
-        self._show_query()
-        self.queryChanged.emit()
-        if self.positives:
-            self.search()
+        self._query_changed()
         return tile_id
 
     def set_query(self, positives, negatives=()):
         self.positives = list(positives)
         self.negatives = list(negatives)
+        self._query_changed()
+
+    def _query_changed(self):
         self._show_query()
         self.queryChanged.emit()
         if self.positives:
             self.search()
+            return
+        # no positive left (e.g. the only one Ctrl-clicked into a negative): nothing is current
+        self.message.emit("Add at least one positive tile (plain click or Shift-click).", Qgis.MessageLevel.Info)
+        self._drop_results()
+        self.resultsChanged.emit()
+        self._refresh_canvas()
+
+    def _drop_results(self):
+        """Forget the results of an older query set: cancel its search, empty list and layers."""
+        self._cancel_search()
+        self.result_ids, self.result_scores = [], []
+        self.layers.hide_results()
+        self.layers.hide_heatmap()
+
+    def _cancel_search(self):
+        if self.task is not None:
+            try:
+                self.task.cancel()
+            except RuntimeError:  # already deleted by the task manager
+                pass
+        self.generation += 1  # a result still on its way is ignored
+        self.task = None
+
+    def _refresh_canvas(self):
+        if self.canvas is not None:
+            self.canvas.refresh()
 
     def _show_query(self):
         self.layers.show_query(self.index.crs_wkt, self.lookup.geometries, self.positives, self.negatives)
@@ -226,12 +254,7 @@ class SimilaritySession(QObject):
         """Start a background search for the current query set; a running one is superseded."""
         if self.index is None or not self.positives:
             return
-        if self.task is not None:
-            try:
-                self.task.cancel()
-            except RuntimeError:  # already deleted by the task manager
-                pass
-        self.generation += 1
+        self._cancel_search()
         k = self.k + len(self.positives)  # query tiles are shown separately: ask for a few more
         self.task = SearchTask(self.index, self.positives, self.negatives, k, self.heatmap,
                                self.generation, self._search_done)
@@ -269,9 +292,10 @@ class SimilaritySession(QObject):
             scores.append(float(score))
         self.result_ids, self.result_scores = ids[: self.k], scores[: self.k]
         crs_wkt, geometries = self.index.crs_wkt, self.lookup.geometries
-        self.layers.show_results(crs_wkt, geometries, self.result_ids, self.result_scores)
+        self.layers.show_results(crs_wkt, geometries, self.result_ids, self.result_scores, self.k)
         if self.heatmap and task.scores is not None:
-            self.layers.show_heatmap(crs_wkt, geometries, self.index.ids, task.scores)
+            self.layers.show_heatmap(crs_wkt, geometries, self.index.ids, task.scores,
+                                     getattr(self.lookup, "grid", None))
         self.resultsChanged.emit()
         self._time_drawing()
 
@@ -302,8 +326,13 @@ class SimilaritySession(QObject):
         self.heatmap = bool(on)
         if not self.heatmap:
             self.layers.hide_heatmap()
+            self._refresh_canvas()
         elif self.positives:
+            self._t_click = time.perf_counter()  # timed from the button press to the heatmap drawn
             self.search()
+        elif self.index is not None:
+            self.message.emit("Heatmap: click a tile first; every tile is then coloured by its similarity to it.",
+                              Qgis.MessageLevel.Info)
 
     # -- export / clear ---------------------------------------------------------------------------
     def export(self, path):
@@ -339,17 +368,15 @@ class SimilaritySession(QObject):
         return path
 
     def clear(self):
+        """Forget the query set and results and remove the session's layers from the map now."""
         if not self.alive():
             return
-        if self.task is not None:
-            try:
-                self.task.cancel()
-            except RuntimeError:
-                pass
-        self.generation += 1
-        self.task = None
+        self._cancel_search()
         self.positives, self.negatives = [], []
         self.result_ids, self.result_scores = [], []
+        self.last_search_ms = self.last_click_ms = None
         self.layers.remove_all()
         self.queryChanged.emit()
         self.resultsChanged.emit()
+        self.cleared.emit()
+        self._refresh_canvas()

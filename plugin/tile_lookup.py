@@ -20,6 +20,9 @@ class TileLookup:
         self.ids = []
         self.geometries = {}
         self.spatial = QgsSpatialIndex()
+        names = {layer.GetLayerDefn().GetFieldDefn(i).GetName() for i in range(layer.GetLayerDefn().GetFieldCount())}
+        with_grid = {"row", "col", "center_x", "center_y"} <= names
+        grid_fields = []  # (row, col, center_x, center_y) per tile, for the heatmap's tile grid
         for n, feature in enumerate(layer):
             if is_canceled is not None and n % 5000 == 0 and is_canceled():
                 raise InterruptedError("canceled")
@@ -30,7 +33,29 @@ class TileLookup:
             self.ids.append(tile_id)
             self.geometries[tile_id] = geom
             self.spatial.addFeature(fid, geom.boundingBox())
+            if with_grid:
+                grid_fields.append((feature.GetField("row"), feature.GetField("col"),
+                                    feature.GetField("center_x"), feature.GetField("center_y")))
         ds = None
+        self.grid_fields = grid_fields if with_grid and None not in (v for t in grid_fields for v in t) else None
+
+    def tile_grid(self, ids):
+        """The tiles' grid (core.tile_grid.TileGrid) with cells in the order of ``ids``, or None when
+        the tiles do not form one regular grid."""
+        from ..core.tile_grid import fit_tile_grid
+
+        if not self.grid_fields or len(ids) != len(self.ids):
+            return None
+        if list(ids) != self.ids:
+            position = {t: i for i, t in enumerate(self.ids)}
+            try:
+                fields = [self.grid_fields[position[t]] for t in ids]
+            except KeyError:
+                return None
+        else:
+            fields = self.grid_fields
+        rows, cols, cx, cy = zip(*fields)
+        return fit_tile_grid(rows, cols, cx, cy)
 
     def __len__(self):
         return len(self.ids)

@@ -1,8 +1,14 @@
-"""Runs INSIDE a real QGIS desktop (qgis --code): drives the plugin like a person would.
+"""Runs INSIDE a real QGIS desktop (qgis --code): drives the plugin the way a person does.
 
-Steps: start the installed plugin, open the project, open the dock from its toolbar action,
-choose the index, press "Pick tiles on map", move the real mouse over a tile with xdotool and
-click, wait for the results layer and the canvas redraw, save a screenshot, report as JSON.
+Every action is a real X event sent with xdotool (mouse moves, clicks, held modifier keys, typed
+text) and goes through QGIS's own event handling: the canvas decides what a Shift+press means, not
+the test. The scenario is a generator that yields what to wait for; it records what it sees in a
+JSON report that tests/gui/test_desktop_dock.py checks.
+
+Scenario (one QGIS session): open the dock from its toolbar button; type a folder that is not an
+index, then a damaged index; type the real index (a folder without a ``.teindex`` name); press
+"Pick tiles on map"; click a tile; Shift-click a second; Ctrl-click the second (now a negative);
+Ctrl-click the first (the only positive); click again; press Heatmap; press Clear.
 """
 
 import json
@@ -12,16 +18,19 @@ import time
 import traceback
 
 import qgis.utils
-from qgis.core import QgsCoordinateTransform, QgsPointXY, QgsProject
+from qgis.core import QgsCoordinateTransform, QgsPointXY, QgsProject, QgsRasterLayer
 from qgis.PyQt.QtCore import QPoint, QTimer
 from qgis.PyQt.QtWidgets import QApplication
 
 CFG = json.load(open(os.environ["TE_GUI_CONFIG"], encoding="utf-8"))
 RESULT = {"steps": []}
-STATE = {}
+STATE = {"drawn": 0}
 
 
 def finish(error=None):
+    if STATE.get("finished"):
+        return
+    STATE["finished"] = True
     if error:
         RESULT["error"] = error
     with open(CFG["result"], "w", encoding="utf-8") as f:
@@ -29,96 +38,257 @@ def finish(error=None):
     QTimer.singleShot(300, QApplication.instance().quit)
 
 
-def guarded(fn):
-    def wrapper(*args):
+# -- a tiny scheduler: the scenario yields conditions (or seconds to wait) ---------------------------
+class Until:
+    def __init__(self, condition, timeout, what):
+        self.condition, self.deadline, self.what = condition, time.perf_counter() + timeout, what
+
+
+def run(gen):
+    def advance(value=None):
         try:
-            fn(*args)
+            wait = gen.send(value)
+        except StopIteration:
+            finish()
+            return
         except Exception:
             finish(traceback.format_exc())
-    return wrapper
+            return
+        if isinstance(wait, (int, float)):
+            QTimer.singleShot(int(wait * 1000), advance)
+        else:
+            poll(wait)
+
+    def poll(wait):
+        try:
+            if wait.condition():
+                QTimer.singleShot(0, advance)
+                return
+        except Exception:
+            finish(traceback.format_exc())
+            return
+        if time.perf_counter() > wait.deadline:
+            try:
+                gen.throw(TimeoutError(f"timed out waiting for: {wait.what}"))
+            except StopIteration:
+                finish()
+            except Exception:
+                finish(traceback.format_exc())
+            return
+        QTimer.singleShot(50, lambda: poll(wait))
+
+    advance()
 
 
-@guarded
-def start():
+# -- real input --------------------------------------------------------------------------------
+def xdo(*args):
+    subprocess.run(["xdotool", *[str(a) for a in args]], check=True, timeout=30)
+
+
+def screen_point(widget, x=None, y=None):
+    x = widget.width() // 2 if x is None else x
+    y = widget.height() // 2 if y is None else y
+    p = widget.mapToGlobal(QPoint(int(x), int(y)))
+    return p.x(), p.y()
+
+
+def click_widget(widget):
+    x, y = screen_point(widget)
+    xdo("mousemove", x, y, "sleep", "0.15", "click", "1")
+
+
+def click_map(point_canvas_crs, modifier=None):
+    canvas = qgis.utils.iface.mapCanvas()
+    pixel = canvas.getCoordinateTransform().transform(point_canvas_crs)
+    x, y = screen_point(canvas.viewport(), round(pixel.x()), round(pixel.y()))
+    if modifier:  # the key is held down on the X server while the button goes down and up
+        xdo("mousemove", x, y, "sleep", "0.15", "keydown", modifier, "sleep", "0.1", "click", "1",
+            "sleep", "0.1", "keyup", modifier)
+    else:
+        xdo("mousemove", x, y, "sleep", "0.15", "click", "1")
+    return [x, y]
+
+
+def type_path(dock, path):
+    edit = dock.index_file.lineEdit()
+    click_widget(edit)
+    xdo("key", "--clearmodifiers", "ctrl+a", "BackSpace")
+    xdo("type", "--delay", "2", path)
+
+
+# -- observations ------------------------------------------------------------------------------------
+def tile_centre(tile_id):
+    dock = STATE["dock"]
+    canvas = qgis.utils.iface.mapCanvas()
+    centre = dock.session.lookup.geometries[tile_id].centroid().asPoint()
+    tr = QgsCoordinateTransform(dock.session.crs, canvas.mapSettings().destinationCrs(), QgsProject.instance())
+    return tr.transform(QgsPointXY(centre))
+
+
+def canvas_image(name):
+    """What the canvas shows now (no refresh asked for), saved for the test to compare."""
+    path = os.path.join(CFG["outdir"], f"canvas_{name}.png")
+    qgis.utils.iface.mapCanvas().viewport().grab().save(path, "PNG")
+    return path
+
+
+def session_state():
+    dock = STATE["dock"]
+    s = dock.session
+    project = QgsProject.instance()
+    names = sorted(layer.name() for layer in project.mapLayers().values())
+    results = s.layers.layer("Similar tiles")
+    feats = sorted(results.getFeatures(), key=lambda f: f["rank"]) if results is not None else []
+    return {
+        "positives": list(s.positives), "negatives": list(s.negatives),
+        "result_ids": list(s.result_ids), "result_scores": list(s.result_scores),
+        "layer_ids": [f["tile_id"] for f in feats], "layers": names,
+        "tree_rows": [dock.tree.topLevelItem(i).text(0) + "|" + dock.tree.topLevelItem(i).text(1)
+                      for i in range(dock.tree.topLevelItemCount())],
+        "status": dock.status.text(), "heatmap_checked": dock.heatmap.isChecked(),
+    }
+
+
+def label_count(layer):
+    """Labels QGIS placed for ``layer`` in the canvas's last render."""
+    canvas = qgis.utils.iface.mapCanvas()
+    results = canvas.labelingResults()
+    if results is None or layer is None:
+        return -1
+    return sum(1 for label in results.allLabels() if label.layerID == layer.id())
+
+
+def wait_drawn(n_before, what, timeout=60):
+    return Until(lambda: STATE["drawn"] > n_before and not STATE["dock"].session.busy(), timeout, what)
+
+
+def scenario():
     iface = qgis.utils.iface
-    iface.mainWindow().resize(1500, 950)
-    iface.mainWindow().move(0, 0)
-    iface.mainWindow().showNormal()
+    window = iface.mainWindow()
+    window.resize(1500, 950)
+    window.move(0, 0)
+    window.showNormal()
     RESULT["loaded"] = qgis.utils.loadPlugin("tile_embeddings")
     RESULT["started"] = qgis.utils.startPlugin("tile_embeddings")
     QgsProject.instance().read(CFG["project"])
     plugin = qgis.utils.plugins["tile_embeddings"]
-    STATE["plugin"] = plugin
-    plugin.dock_action.trigger()  # the toolbar / Plugins-menu action
+    yield 1.0
+    button = plugin.toolbar.widgetForAction(plugin.dock_action)
+    click_widget(button)  # the toolbar button, clicked
+    yield Until(lambda: plugin.dock is not None and plugin.dock.isVisible(), 20, "dock shown")
     dock = plugin.dock
     STATE["dock"] = dock
-    dock.session.indexOpened.connect(index_opened)
+    RESULT["dock_title"] = dock.windowTitle()
+    RESULT["action_text"] = plugin.dock_action.text()
+    dock.session.searchTimed.connect(lambda ms: STATE.update(drawn=STATE["drawn"] + 1, ms=ms))
     dock.session.message.connect(lambda text, level: RESULT.setdefault("messages", []).append(text))
     RESULT["steps"].append("dock opened")
-    dock.index_file.setFilePath(CFG["index"])
+    screen = QApplication.primaryScreen().geometry()
+    RESULT["screen_width"] = screen.width()
 
+    # 1. a folder that is not an index, typed
+    type_path(dock, CFG["not_index"])
+    yield Until(lambda: "Not a similarity index" in dock.info.text(), 20, "info says: not an index")
+    RESULT["not_index_info"] = dock.info.text()
+    RESULT["not_index_messages"] = len(RESULT.get("messages", []))
 
-@guarded
-def index_opened(info):
-    dock = STATE["dock"]
-    RESULT["index_info"] = {k: info[k] for k in ("model", "tiles", "crs")}
-    dock.pick.click()  # a real button press activates the map tool
-    canvas = qgis.utils.iface.mapCanvas()
-    RESULT["tool_active"] = canvas.mapTool() is dock.tool
+    # 2. a damaged index: recognised, fails to open, the info line says so; the dock stays narrow
+    type_path(dock, CFG["corrupt_index"])
+    yield Until(lambda: "Cannot open" in dock.info.text(), 30, "info says: cannot open")
+    yield 0.5
+    RESULT["corrupt_info"] = dock.info.text()
+    RESULT["corrupt_status"] = dock.status.text()
+    RESULT["corrupt_widths"] = {"dock": dock.width(), "window": window.frameGeometry().width()}
+
+    # 3. the real index, in a folder whose name does not end in .teindex
+    opened = []
+    dock.session.indexOpened.connect(opened.append)
+    type_path(dock, CFG["index"])
+    yield Until(lambda: opened, 60, "index opened")
+    RESULT["index_info"] = {k: opened[-1][k] for k in ("model", "tiles", "crs")}
+    canvas = iface.mapCanvas()
     extent = dock.session.lookup.extent()
     tr = QgsCoordinateTransform(dock.session.crs, canvas.mapSettings().destinationCrs(), QgsProject.instance())
     extent = tr.transformBoundingBox(extent)
     extent.scale(1.05)
     canvas.setExtent(extent)
     canvas.refresh()
-    RESULT["steps"].append("index opened")
-    QTimer.singleShot(2500, click_tile)
+    yield 2.0
+    click_widget(dock.pick)
+    yield Until(lambda: canvas.mapTool() is dock.tool, 10, "map tool active")
+    RESULT["tool_active"] = True
+    a, b = CFG["tile_a"], CFG["tile_b"]
+
+    # 4. plain click
+    n = STATE["drawn"]
+    RESULT["click_screen"] = click_map(tile_centre(a))
+    yield wait_drawn(n, "results of a plain click")
+    yield 1.0  # labels are placed in the redraw that follows
+    RESULT["click"] = session_state()
+    RESULT["click"]["ms"] = STATE["ms"]
+    RESULT["click"]["labels"] = label_count(dock.session.layers.layer("Similar tiles"))
+    renderer = dock.session.layers.layer("Similar tiles").renderer()
+    RESULT["click"]["legend"] = [r.label() for r in renderer.ranges()]
+    RESULT["screenshot_saved"] = window.grab().save(CFG["screenshot"], "PNG")
+    RESULT["thumbnails"] = sum(1 for i in range(dock.tree.topLevelItemCount())
+                               if not dock.tree.topLevelItem(i).icon(0).isNull())
+
+    # 5. Shift-click adds a positive
+    n = STATE["drawn"]
+    click_map(tile_centre(b), "shift")
+    yield wait_drawn(n, "results of a Shift-click")
+    RESULT["shift_click"] = session_state()
+
+    # 6. Ctrl-click the second: it becomes a negative
+    n = STATE["drawn"]
+    click_map(tile_centre(b), "ctrl")
+    yield wait_drawn(n, "results of a Ctrl-click")
+    RESULT["ctrl_click"] = session_state()
+
+    # 7. Ctrl-click the only positive: nothing is current any more
+    click_map(tile_centre(a), "ctrl")
+    yield Until(lambda: not dock.session.positives, 20, "the only positive became a negative")
+    yield 1.0
+    RESULT["ctrl_only_positive"] = session_state()
+
+    # 8. plain click again, then the Heatmap button
+    n = STATE["drawn"]
+    click_map(tile_centre(a))
+    yield wait_drawn(n, "results after a new click")
+    n = STATE["drawn"]
+    click_widget(dock.heatmap)
+    yield wait_drawn(n, "heatmap drawn")
+    yield 1.0
+    heat = dock.session.layers.layer("Similarity heatmap")
+    order = [layer.name() for layer in canvas.layers()]  # top first
+    raster = isinstance(heat, QgsRasterLayer)
+    function = heat.renderer().shader().rasterShaderFunction() if raster else None
+    root = QgsProject.instance().layerTreeRoot()
+    RESULT["heatmap"] = {
+        "ms": STATE["ms"], "checked": dock.heatmap.isChecked(), "raster": raster,
+        "canvas_order": order, "expanded": root.findLayer(heat.id()).isExpanded(),
+        "legend_labels": [function.legendSettings().maximumLabel(), function.legendSettings().minimumLabel()]
+        if function is not None else [],
+        "continuous_legend": function.legendSettings().useContinuousLegend() if function is not None else False,
+        "labels": label_count(dock.session.layers.layer("Similar tiles")),
+    }
+    RESULT["heatmap_screenshot_saved"] = window.grab().save(CFG["heatmap_screenshot"], "PNG")
+
+    # 9. Clear: layers gone from the canvas at once, status reset, Heatmap button released
+    click_widget(dock.clear_button)
+    yield 2.0  # no refresh asked for by the test: what a person sees
+    RESULT["clear"] = session_state()
+    RESULT["canvas_after_clear"] = canvas_image("after_clear")
+    canvas.refresh()  # now a redraw: if Clear had left anything on screen, the two images differ
+    yield 1.5
+    yield Until(lambda: not canvas.isDrawing(), 20, "canvas redrawn")
+    RESULT["canvas_after_refresh"] = canvas_image("after_refresh")
+    RESULT["steps"].append("done")
 
 
-@guarded
-def click_tile():
-    dock = STATE["dock"]
-    canvas = qgis.utils.iface.mapCanvas()
-    tile_id = CFG["click_tile"]
-    geom = dock.session.lookup.geometries[tile_id]
-    centre = geom.centroid().asPoint()
-    tr = QgsCoordinateTransform(dock.session.crs, canvas.mapSettings().destinationCrs(), QgsProject.instance())
-    centre = tr.transform(QgsPointXY(centre))
-    pixel = canvas.getCoordinateTransform().transform(centre)
-    screen = canvas.viewport().mapToGlobal(QPoint(round(pixel.x()), round(pixel.y())))
-    RESULT["click_screen"] = [screen.x(), screen.y()]
-    dock.session.searchTimed.connect(results_drawn)
-    STATE["t_click"] = time.perf_counter()
-    subprocess.Popen(["xdotool", "mousemove", str(screen.x()), str(screen.y()), "sleep", "0.2", "click", "1"])
-    RESULT["steps"].append("clicked")
+def start():
+    QTimer.singleShot(int(CFG.get("timeout_s", 240) * 1000), lambda: finish("timed out inside QGIS"))
+    run(scenario())
 
 
-@guarded
-def results_drawn(ms):
-    dock = STATE["dock"]
-    session = dock.session
-    RESULT["click_to_drawn_ms"] = ms
-    RESULT["search_ms"] = session.last_search_ms
-    RESULT["positives"] = list(session.positives)
-    layer = session.layers.layer("Similar tiles")
-    feats = sorted(layer.getFeatures(), key=lambda f: f["rank"])
-    RESULT["result_ids"] = [f["tile_id"] for f in feats]
-    RESULT["result_scores"] = [f["score"] for f in feats]
-    RESULT["tree_rows"] = dock.tree.topLevelItemCount()
-    RESULT["steps"].append("results drawn")
-    QTimer.singleShot(1500, screenshot)  # let thumbnails and labels arrive
-
-
-@guarded
-def screenshot():
-    window = qgis.utils.iface.mainWindow()
-    pixmap = window.grab()
-    RESULT["screenshot_saved"] = pixmap.save(CFG["screenshot"], "PNG")
-    RESULT["thumbnails"] = sum(
-        1 for i in range(STATE["dock"].tree.topLevelItemCount())
-        if not STATE["dock"].tree.topLevelItem(i).icon(0).isNull())
-    finish()
-
-
-QTimer.singleShot(int(CFG.get("timeout_s", 120) * 1000), lambda: finish("timed out inside QGIS"))
 QTimer.singleShot(500, start)

@@ -165,18 +165,89 @@ def test_newer_click_supersedes_running_search(session):
     assert session.result_ids == expected(index, ["syn_r9_c9"])[0]
 
 
-def test_heatmap_scores_every_tile_like_core(session):
+def test_heatmap_is_one_raster_cell_per_tile_holding_the_core_scores(session):
+    from osgeo import gdal
+
     session.set_heatmap(True)
     session.handle_click(centre(4, 4), QgsCoordinateReferenceSystem("EPSG:32617"))
     assert session.wait()
     layer = session.layers.layer("Similarity heatmap")
-    assert layer is not None and layer.featureCount() == ROWS * COLS
+    assert layer is not None and layer.type() == Qgis.LayerType.Raster
+    assert (layer.width(), layer.height()) == (COLS, ROWS)
+    want = core_search.score_all(session.index, ["syn_r4_c4"])
+    cells = gdal.Open(layer.source()).ReadAsArray()
+    got = [cells[int(t.split("_r")[1].split("_c")[0]), int(t.split("_c")[1])] for t in session.index.ids]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    # the cell of a tile lies under that tile
+    extent = layer.extent()
+    assert extent.contains(session.lookup.geometries["syn_r4_c4"].centroid().asPoint())
+    assert extent.width() == pytest.approx(COLS * 25.6) and extent.height() == pytest.approx(ROWS * 25.6)
+    function = layer.renderer().shader().rasterShaderFunction()
+    assert function.legendSettings().maximumLabel() == "more similar"
+    # drawn under the outlines: last in the group
+    group = QgsProject.instance().layerTreeRoot().findGroup("Tile Embeddings")
+    assert group.children()[-1].layerId() == layer.id()
+    # a second query reuses the layer, with new values
+    session.handle_click(centre(0, 0), QgsCoordinateReferenceSystem("EPSG:32617"))
+    assert session.wait()
+    assert session.layers.layer("Similarity heatmap") is layer
+    cells = gdal.Open(layer.source()).ReadAsArray()
+    assert cells[0, 0] == pytest.approx(1.0, abs=1e-5)
+    session.set_heatmap(False)
+    assert session.layers.layer("Similarity heatmap") is None
+
+
+def test_heatmap_of_tiles_off_any_grid_is_polygons(session):
+    session.lookup.grid = None  # e.g. several sources, or a hand-made tile set
+    session.set_heatmap(True)
+    session.handle_click(centre(4, 4), QgsCoordinateReferenceSystem("EPSG:32617"))
+    assert session.wait()
+    layer = session.layers.layer("Similarity heatmap")
+    assert layer.type() == Qgis.LayerType.Vector and layer.featureCount() == ROWS * COLS
     want = core_search.score_all(session.index, ["syn_r4_c4"])
     got = {f["tile_id"]: f["score"] for f in layer.getFeatures()}
     np.testing.assert_allclose([got[t] for t in session.index.ids], want, rtol=1e-5)
-    assert layer.renderer().type() == "graduatedSymbol"
-    session.set_heatmap(False)
+    labels = [r.label() for r in layer.renderer().ranges()]
+    assert labels[0].endswith("(less similar)") and labels[-1].endswith("(more similar)")
+
+
+def test_ctrl_clicking_the_only_positive_drops_the_results(session):
+    crs = QgsCoordinateReferenceSystem("EPSG:32617")
+    session.set_heatmap(True)
+    session.handle_click(centre(2, 2), crs)
+    assert session.wait() and session.result_ids
+    session.handle_click(centre(2, 2), crs, "negative")
+    assert session.positives == [] and session.negatives == ["syn_r2_c2"]
+    assert session.result_ids == [] and session.result_scores == []
+    assert session.layers.layer("Similar tiles") is None
     assert session.layers.layer("Similarity heatmap") is None
+    assert "positive" in session.messages[-1][0]
+
+
+def test_clear_removes_the_layers_and_says_so(session):
+    cleared = []
+    session.cleared.connect(lambda: cleared.append(True))
+    session.set_heatmap(True)
+    session.handle_click(centre(2, 2), QgsCoordinateReferenceSystem("EPSG:32617"))
+    assert session.wait()
+    session.clear()
+    assert cleared == [True]
+    names = {layer.name() for layer in QgsProject.instance().mapLayers().values()}
+    assert not names & {"Similar tiles", "Query tiles", "Similarity heatmap"}
+    assert QgsProject.instance().layerTreeRoot().findGroup("Tile Embeddings") is None
+
+
+def test_results_legend_lists_ranks_up_to_k(session):
+    crs = QgsCoordinateReferenceSystem("EPSG:32617")
+    session.handle_click(centre(2, 2), crs)
+    assert session.wait()
+    layer = session.layers.layer("Similar tiles")
+    assert [r.label() for r in layer.renderer().ranges()] == ["rank 1", "rank 2-3", "rank 4-5", "rank 6-10"]
+    session.k = 25
+    session.search()
+    assert session.wait()
+    labels = [r.label() for r in session.layers.layer("Similar tiles").renderer().ranges()]
+    assert labels[-1] == "rank 21-25"
 
 
 def test_min_score_filter_and_export(session, tmp_path):
@@ -230,9 +301,12 @@ def test_dock_persists_settings_and_opens_last_index(qgis_iface, qgis_new_projec
     dock2.shutdown()
 
 
-def test_index_layer_in_project_selects_its_index(qgis_iface, qgis_new_project, syn_index):
+def test_index_layer_in_project_selects_its_index(qgis_iface, qgis_new_project, tmp_path):
+    """Any index folder, whatever its name (Embed tiles' default output has no .teindex suffix)."""
     from tile_embeddings.plugin.dock import SimilarityDock
 
+    folder, _ = make_synthetic_index(str(tmp_path / "OUTPUT"), rows=4, cols=4, dims=16)
+    syn_index = (folder,)
     layer = QgsVectorLayer(os.path.join(syn_index[0], "tiles.gpkg") + "|layername=tiles", "tiles", "ogr")
     QgsProject.instance().addMapLayer(layer)
     dock = SimilarityDock(qgis_iface)
@@ -266,3 +340,25 @@ def test_dock_closed_while_its_index_opens_does_not_crash(qgis_iface, qgis_new_p
     while QgsApplication.taskManager().count() and time.time() < end:
         QCoreApplication.processEvents()
     assert QgsApplication.taskManager().count() == 0
+
+
+def test_dock_says_what_is_wrong_with_a_folder(qgis_iface, qgis_new_project, tmp_path, syn_index):
+    """A folder that is not an index, then a damaged one: the info line says so, never stays at
+    'Opening index…', and long messages wrap instead of widening the dock."""
+    from tile_embeddings.plugin.dock import SimilarityDock
+
+    dock = SimilarityDock(qgis_iface)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    dock.index_file.setFilePath(str(plain))
+    assert "Not a similarity index" in dock.info.text() and dock.session.open_task is None
+    damaged = tmp_path / "damaged"
+    import shutil
+
+    shutil.copytree(syn_index[0], damaged)
+    (damaged / "embeddings.npy").write_bytes(b"\x93NUMPY broken")
+    dock.index_file.setFilePath(str(damaged))
+    assert dock.session.wait()
+    assert "Cannot open" in dock.info.text() and "Opening" not in dock.info.text()
+    assert dock.status.wordWrap() and dock.info.wordWrap()
+    dock.shutdown()
