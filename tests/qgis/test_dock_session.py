@@ -362,3 +362,20 @@ def test_dock_says_what_is_wrong_with_a_folder(qgis_iface, qgis_new_project, tmp
     assert "Cannot open" in dock.info.text() and "Opening" not in dock.info.text()
     assert dock.status.wordWrap() and dock.info.wordWrap()
     dock.shutdown()
+
+
+@pytest.mark.parametrize("rows,cols", [(7, 9), (1, 6)])  # a grid (arithmetic), one row (R-tree)
+def test_tile_lookup_finds_the_tile_under_a_point(tmp_path, qgis_app, rows, cols):
+    from tile_embeddings.plugin.tile_lookup import TileLookup
+
+    folder, _ = make_synthetic_index(str(tmp_path / "grid.teindex"), rows=rows, cols=cols, dims=8)
+    lookup = TileLookup(os.path.join(folder, "tiles.gpkg"))
+    assert (lookup.spatial is None) == (rows > 1)
+    for r in range(rows):
+        for c in range(cols):
+            x, y = tile_centre(r, c)
+            assert lookup.tile_at(QgsPointXY(x, y)) == f"syn_r{r}_c{c}"
+            assert lookup.tile_at(QgsPointXY(x + 12.0, y - 12.0)) == f"syn_r{r}_c{c}"  # near a corner
+    x0, y0 = tile_centre(0, 0)
+    assert lookup.tile_at(QgsPointXY(x0 - 40.0, y0)) is None  # left of the first column
+    assert lookup.tile_at(QgsPointXY(x0, y0 - rows * 25.6 - 5.0)) is None  # below the last row
