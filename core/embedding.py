@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,21 +34,13 @@ PARTIAL_SUFFIX = ".partial"
 
 # -- preprocessing ------------------------------------------------------------------------------
 def parse_bands(bands):
-    """``"3,2,1"`` / ``[3, 2, 1]`` -> ``(3, 2, 1)``: one band (grey) or three (RGB), 1-based."""
-    if isinstance(bands, str):
-        parts = [p for p in bands.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
-        try:
-            bands = [int(p) for p in parts]
-        except ValueError:
-            raise InputError(
-                f"band order must be band numbers such as 3,2,1, not {bands!r}", parameter="BANDS"
-            ) from None
-    bands = tuple(int(b) for b in (bands or (1, 2, 3)))
-    if len(bands) not in (1, 3) or min(bands) < 1:
-        raise InputError(
-            f"give one band (grey) or three band numbers (R,G,B), 1-based, not {bands}", parameter="BANDS"
-        )
-    return bands
+    """``"3,2,1"`` / ``[3, 2, 1]`` -> ``(3, 2, 1)``: one band (grey) or three (RGB), 1-based.
+
+    The same rules as 'Stretch to 8-bit RGB' (:func:`.rgb_export.parse_bands`); empty means 1,2,3.
+    """
+    from .rgb_export import parse_bands as parse
+
+    return tuple(parse(bands if bands not in (None, "", ()) else (1, 2, 3)))
 
 
 class Preprocessing:
@@ -247,12 +240,11 @@ class RasterTiles:
             len(self.tiles),
         ]
 
-    def check_bands(self, bands):
-        if max(bands) > self.band_count:
-            raise InputError(
-                f"band {max(bands)} requested but {self.path} has {self.band_count} band(s)",
-                parameter="BANDS",
-            )
+    def resolve_bands(self, bands):
+        """The bands to read, as 'Stretch to 8-bit RGB' reads them: a one-band raster gives grey."""
+        from .rgb_export import bands_for
+
+        return tuple(bands_for(self._ds.get(self.path), bands, self.path))
 
     def read(self, i, bands):
         from .raster_io import read_window
@@ -295,7 +287,7 @@ class TileFiles:
             raise InputError(f"the tile index {self.path} lists no tiles", parameter="TILE_INDEX")
         base = os.path.dirname(self.path)
         self.records, self.files, self.ids = [], [], []
-        wkts, band_counts = set(), set()
+        wkts, self.band_counts = set(), []
         self.tile_size = 0
         for r in recs:
             f = r.get("path") or ""
@@ -308,7 +300,7 @@ class TileFiles:
             w, h = ds.RasterXSize, ds.RasterYSize
             self.tile_size = max(self.tile_size, w, h)
             wkts.add(crs_wkt(ds))
-            band_counts.add(ds.RasterCount)
+            self.band_counts.append(ds.RasterCount)
             ds = None
             cx, cy = window_center(gt, 0, 0, w, h)
             self.records.append(
@@ -334,7 +326,7 @@ class TileFiles:
         if len(set(self.ids)) != len(self.ids):
             raise InputError("the tile index has duplicate tile ids", parameter="TILE_INDEX")
         self.crs_wkt = wkts.pop()
-        self.band_count = min(band_counts)
+        self.band_count = min(self.band_counts)
         self._ds = _ThreadLocalDatasets()
 
     def __len__(self):
@@ -350,11 +342,12 @@ class TileFiles:
         st = os.stat(self.path)
         return [self.path, st.st_size, st.st_mtime_ns, len(self.files)]
 
-    def check_bands(self, bands):
-        if max(bands) > self.band_count:
-            raise InputError(
-                f"band {max(bands)} requested but the tiles have {self.band_count} band(s)", parameter="BANDS"
-            )
+    def resolve_bands(self, bands):
+        """As for a raster, judged on the tile with the fewest bands (one band: grey everywhere)."""
+        from .rgb_export import bands_for
+
+        fewest = self.files[self.band_counts.index(self.band_count)]
+        return tuple(bands_for(self._ds.get(fewest, parameter="TILE_INDEX"), bands, fewest))
 
     def read(self, i, bands):
         from .raster_io import read_window
@@ -407,6 +400,36 @@ def partial_folder(output):
     return os.path.abspath(os.fspath(output)).rstrip(os.sep) + PARTIAL_SUFFIX
 
 
+def check_index_output(output):
+    """The absolute index path, once it is sure the run can end there: checked before the model
+    loads (which takes seconds), not after the embedding (which takes hours)."""
+    output = os.path.abspath(os.fspath(output)).rstrip(os.sep)
+    if os.path.exists(output) and not (
+        os.path.isdir(output) and (not os.listdir(output) or tindex.is_index_folder(output))
+    ):
+        raise InputError(
+            f"{output} exists and is not a similarity index: choose another output name.", parameter="OUTPUT"
+        )
+    # the index is built in a sibling folder and renamed into place: the parent must take both
+    check_can_create(os.path.dirname(output), "OUTPUT")
+    return output
+
+
+def check_can_create(folder, parameter):
+    """Raise unless ``folder`` exists or can be made, and files can be written in it. Nothing is
+    left behind: the missing folders are not created here, only the nearest existing one probed."""
+    existing = folder
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    fix = "Choose a folder you can write to."
+    if not os.path.isdir(existing):
+        raise InputError(f"cannot create {folder}: {existing} is a file, not a folder. {fix}", parameter=parameter)
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".te-write-test-", dir=existing))
+    except OSError as e:
+        raise InputError(f"cannot write in {existing} ({e.strerror}). {fix}", parameter=parameter) from e
+
+
 def embed_tiles(
     output,
     raster=None,
@@ -438,15 +461,11 @@ def embed_tiles(
     from .stretch import compute_cuts
 
     progress = ensure(progress)
-    output = os.path.abspath(os.fspath(output)).rstrip(os.sep)
     if not output:
         raise InputError("no output index path given", parameter="OUTPUT")
-    if os.path.exists(output) and not (
-        os.path.isdir(output) and (not os.listdir(output) or tindex.is_index_folder(output))
-    ):
-        raise InputError(
-            f"{output} exists and is not a similarity index: choose another output name.", parameter="OUTPUT"
-        )
+    output = check_index_output(output)
+    if npy_output:
+        check_can_create(os.path.dirname(os.path.abspath(os.fspath(npy_output))), "NPY_OUTPUT")
     batch_size = int(batch_size)
     if batch_size < 1:
         raise InputError("batch size must be at least 1", parameter="BATCH_SIZE")
@@ -454,12 +473,12 @@ def embed_tiles(
     progress.text("opening tiles")
     source = open_source(raster, tile_size, tile_index, overlap, edge)
     prep = Preprocessing(bands, stretch, lower, upper, None, input_size, rotation_invariant)
-    source.check_bands(prep.bands)
+    prep.bands = source.resolve_bands(prep.bands)
     n = len(source)
     if n == 0:
         raise InputError("no tiles to embed", parameter="INPUT")
     progress.text(f"loading model {model}")
-    extractor = load_extractor(model, weights, device, prep.input_size)
+    extractor = load_extractor(model, weights, device, prep.input_size, progress.sub(0.0, 0.05))
     prep.mean, prep.std = extractor.mean, extractor.std
     d = extractor.dims
     fingerprint = _fingerprint(source, extractor, prep)
@@ -604,14 +623,14 @@ def embed_tiles(
 
 
 # -- one image not in the index -----------------------------------------------------------------
-def extractor_for_index(index, device="auto"):
+def extractor_for_index(index, device="auto", progress=None):
     """The index's own model and weights (checked against the recorded hash)."""
     from .models import cached_extractor
 
     meta = index.meta
     label, wfile, sha = meta.get("weights", ""), meta.get("weights_file", ""), meta.get("weights_sha256")
     if str(label).startswith("torchvision:"):
-        weights = None
+        weights = label  # exactly that checkpoint, downloaded if this machine lacks it
     else:
         weights = wfile
         if not wfile or not os.path.exists(wfile):
@@ -625,6 +644,7 @@ def extractor_for_index(index, device="auto"):
         weights,
         device,
         int(meta["preprocessing"]["input_size"]),
+        progress,
     )
     if sha and ext.weights_sha256 != sha:
         raise InputError(
@@ -666,7 +686,7 @@ def embed_image(index, path, window=None, bbox=None, device="auto", progress=Non
     finally:
         ds = None
     progress.check()
-    ext = extractor_for_index(index, device)
+    ext = extractor_for_index(index, device, progress)
     vec = embed_arrays(ext, prep.to_rgb8(arr, ok)[None], prep)[0]
     progress.set(1.0)
     return vec

@@ -1,6 +1,6 @@
 """The similarity index: one folder a person can move, copy or zip as a unit.
 
-Layout of ``<name>.teindex/``::
+Layout of the index folder (any name; ``<name>.teindex`` by convention)::
 
     meta.json        model, weights hash, preprocessing, dims, CRS, sources, tile size, created
     ids.txt          tile ids, one per line, in embedding row order (fast to open at 1M tiles)
@@ -8,6 +8,7 @@ Layout of ``<name>.teindex/``::
     tiles.gpkg       layer "tiles": tile_id + attributes + polygon in the index CRS; fid = row + 1
     ivf.faiss        optional: a trained IVF index for large indexes (faiss.write_index, no pickle)
 
+A folder is recognised as an index by these parts (:func:`find_index_folder`), not by its name.
 Opening checks every part (present, parseable, sizes agree) and raises an :class:`InputError`
 naming the INDEX parameter, so a truncated copy or a half-synced folder is reported as such, not
 as a numpy traceback. Indexes are written by :mod:`.embedding` into a sibling ``.partial`` folder
@@ -40,12 +41,38 @@ def _bad(path, what):
     )
 
 
+#: what every finished index holds: a folder with all of them is an index, whatever its name
+PARTS = (META, IDS, EMBEDDINGS, TILES)
+
+
 def index_folder(path):
-    """The index folder for ``path``: the folder itself, or the folder holding a file inside it."""
-    path = os.path.abspath(os.fspath(path))
+    """The index folder for ``path``: the folder itself, or the folder holding a file inside it.
+
+    ``path`` may be a QGIS layer source (``.../tiles.gpkg|layername=tiles``).
+    """
+    path = os.path.abspath(os.fspath(path).split("|", 1)[0])
     if os.path.isfile(path):
         path = os.path.dirname(path)
     return path
+
+
+def find_index_folder(path):
+    """The similarity index that ``path`` is or lies in, recognised by its contents; else None.
+
+    ``path``: the folder, a file inside it, or a layer source such as
+    ``/x/scene/tiles.gpkg|layername=tiles``. The name does not matter: 'Embed tiles' may have
+    written it to a temporary folder called ``OUTPUT``. Whether the parts are intact is
+    :func:`open_index`'s job, which says what is wrong, so a damaged index is still found here.
+    """
+    if not path:
+        return None
+    path = os.fspath(path).split("|", 1)[0]
+    if not path or not os.path.exists(path):
+        return None
+    folder = index_folder(path)
+    if all(os.path.isfile(os.path.join(folder, part)) for part in PARTS):
+        return folder
+    return None
 
 
 class TileIndex:
@@ -210,7 +237,20 @@ def base_meta(**kwargs):
 
 
 def is_index_folder(path):
-    return os.path.isdir(path) and os.path.exists(os.path.join(path, META))
+    """Whether the folder ``path`` is an index that a new one may replace: it holds every part, or
+    its ``meta.json`` names the index format (a damaged index can be rebuilt in place). Any other
+    folder, even with a ``meta.json`` of some other tool, is never replaced."""
+    path = os.path.abspath(os.fspath(path))
+    if not os.path.isdir(path):
+        return False
+    if find_index_folder(path) == path:
+        return True
+    try:
+        with open(os.path.join(path, META), encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
 
 
 def publish(partial, output):

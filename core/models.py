@@ -1,26 +1,35 @@
 """CNN feature extractors: a torchvision backbone by name, or a local TorchScript encoder.
 
 An extractor maps a batch of normalised RGB images to pooled penultimate features (the layer
-before the classifier), which is what a tile embedding is. Weights come from torchvision's cache
-(``$TORCH_HOME/hub/checkpoints``, provisioned offline; nothing is downloaded here) or from a local
-file: a state dict loaded with ``torch.load(weights_only=True)`` (never pickle), or a TorchScript
-archive for custom or remote-sensing encoders. torch and torchvision are imported inside the
-functions so that the engine imports without them.
+before the classifier), which is what a tile embedding is. ImageNet weights come from torchvision's
+cache (``$TORCH_HOME/hub/checkpoints``); when a checkpoint is missing it is downloaded there once,
+as torchvision itself would, but with progress through :class:`~.progress.Progress`, the SHA-256
+prefix in the file name checked, and an atomic write, so an offline or failed download leaves
+nothing behind and says which file to put where. ``TE_WEIGHTS_BASE_URL`` points the download at a
+mirror (an intranet server, ``file:///shared/weights/``). Other weights come from a local file: a
+state dict loaded with ``torch.load(weights_only=True)`` (never pickle), or a TorchScript archive
+for custom or remote-sensing encoders. torch and torchvision are imported inside the functions so
+that the engine imports without them.
 """
 
 import hashlib
 import importlib.util
 import os
+import re
 import threading
+import time
+import uuid
 import zipfile
 
 from .errors import InputError
+from .progress import ensure
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-#: names offered in the user interface; any torchvision classification model name also works
-SUGGESTED_MODELS = (
+#: the backbones offered in the user interface (their ImageNet checkpoints are downloaded on first
+#: use); the engine takes any torchvision classification model name, and a TorchScript file any model
+SUPPORTED_MODELS = (
     "mobilenet_v2",
     "resnet18",
     "resnet50",
@@ -30,6 +39,14 @@ SUGGESTED_MODELS = (
     "efficientnet_b3",
     "convnext_tiny",
 )
+SUGGESTED_MODELS = SUPPORTED_MODELS
+#: the ImageNet checkpoint downloaded for a model (torchvision's DEFAULT when a model lacks it)
+PREFERRED_WEIGHTS = "IMAGENET1K_V1"
+
+#: environment variable: base URL (http, https or file) of a mirror of torchvision's checkpoints
+WEIGHTS_BASE_URL_ENV = "TE_WEIGHTS_BASE_URL"
+DOWNLOAD_TIMEOUT_S = 30
+_HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.")
 
 INSTALL_HINT = (
     "Debian/Ubuntu: apt install python3-torch python3-torchvision python3-faiss; "
@@ -111,21 +128,177 @@ def torch_hub_checkpoints():
     return os.path.join(torch.hub.get_dir(), "checkpoints")
 
 
-def cached_torchvision_weights(model):
-    """``(path, label)`` of a cached ImageNet checkpoint for ``model`` (DEFAULT first), else None."""
+def _weights_enum(model):
     from torchvision.models import get_model_weights
 
     try:
-        enum = get_model_weights(model)
+        return get_model_weights(model)
     except (ValueError, KeyError):
         return None
-    candidates = [enum.DEFAULT] + [w for w in enum if w is not enum.DEFAULT]
+
+
+def _weights_choices(enum, name=None):
+    """The checkpoints to look for, best first: ``name`` only when given; else IMAGENET1K_V1 (the
+    classic weights, the same file on every machine), then torchvision's DEFAULT, then the rest."""
+    if name:
+        try:
+            return [enum[name]]
+        except KeyError:
+            raise InputError(
+                f"torchvision has no weights {name!r} for this model (it has {', '.join(w.name for w in enum)}).",
+                parameter="WEIGHTS",
+            ) from None
+    order = [w for w in enum if w.name == PREFERRED_WEIGHTS] + [enum.DEFAULT] + list(enum)
+    return list(dict.fromkeys(order))
+
+
+def cached_torchvision_weights(model, name=None):
+    """``(path, label)`` of a cached ImageNet checkpoint for ``model``, else None.
+
+    ``name`` (e.g. ``"IMAGENET1K_V1"``) asks for that checkpoint only; otherwise the first cached
+    of :func:`_weights_choices`.
+    """
+    enum = _weights_enum(model)
+    if enum is None:
+        return None
     folder = torch_hub_checkpoints()
-    for w in candidates:
+    for w in _weights_choices(enum, name):
         path = os.path.join(folder, os.path.basename(w.url))
         if os.path.exists(path):
             return path, f"torchvision:{w.name}"
     return None
+
+
+# -- downloading ImageNet checkpoints ------------------------------------------------------------
+def hash_prefix(filename):
+    """The SHA-256 prefix torchvision puts in checkpoint names (``mobilenet_v2-b0353104.pth``)."""
+    m = _HASH_IN_NAME.search(os.path.basename(filename))
+    return m.group(1) if m else None
+
+
+def download_url(url):
+    """Where to fetch ``url`` from: the mirror in ``$TE_WEIGHTS_BASE_URL`` when set, else ``url``."""
+    base = os.environ.get(WEIGHTS_BASE_URL_ENV, "").strip()
+    if not base:
+        return url
+    return base.rstrip("/") + "/" + url.rsplit("/", 1)[-1]
+
+
+def check_hash(path, parameter="WEIGHTS"):
+    """Raise when ``path``'s SHA-256 does not start with the prefix in its name (a damaged file)."""
+    prefix = hash_prefix(path)
+    digest = file_sha256(path)
+    if prefix and not digest.startswith(prefix):
+        raise InputError(
+            f"{path} is damaged: its SHA-256 starts with {digest[:len(prefix)]}, its name says {prefix}. "
+            "Delete it (it is downloaded again on the next run) or replace it with a good copy.",
+            parameter=parameter,
+        )
+    return digest
+
+
+def download_checkpoint(url, dest, progress=None, timeout=DOWNLOAD_TIMEOUT_S):
+    """Download ``url`` to ``dest`` atomically, checking the SHA-256 prefix in ``dest``'s name.
+
+    The bytes go to a hidden temporary file next to ``dest`` that is renamed only once complete and
+    verified; on any failure (network, hash, cancel) it is removed and the error propagates:
+    ``OSError`` (incl. ``urllib.error.URLError``) when unreachable, :class:`InputError` on a hash
+    mismatch, :class:`~.errors.Canceled` when asked to stop.
+    """
+    import http.client
+    import urllib.request
+
+    progress = ensure(progress)
+    name = os.path.basename(dest)
+    prefix = hash_prefix(name)
+    folder = os.path.dirname(os.path.abspath(dest))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.part")
+    t0 = time.perf_counter()
+    progress.text(f"{name} is not in torchvision's cache: downloading it from {url}")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            progress.text(f"downloading {name}: {total / 1e6:.1f} MB" if total else f"downloading {name}")
+            h = hashlib.sha256()
+            done, next_report = 0, 0.25
+            while True:
+                progress.check()
+                try:
+                    chunk = response.read(1 << 16)
+                except http.client.HTTPException as e:  # IncompleteRead: the server closed early
+                    raise OSError(f"the download stopped after {done} bytes ({e!r})") from e
+                if not chunk:
+                    break
+                out.write(chunk)
+                h.update(chunk)
+                done += len(chunk)
+                if total:
+                    progress.set(done / total)
+                    if done / total >= next_report and done < total:
+                        progress.text(f"downloading {name}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+                        next_report += 0.25
+        if total and done != total:
+            raise OSError(f"the download stopped after {done} of {total} bytes")
+        digest = h.hexdigest()
+        if prefix and not digest.startswith(prefix):
+            mirror = f" (the mirror set in {WEIGHTS_BASE_URL_ENV})" if os.environ.get(WEIGHTS_BASE_URL_ENV) else ""
+            raise InputError(
+                f"the file downloaded from {url}{mirror} is not {name}: its SHA-256 starts with "
+                f"{digest[:len(prefix)]}, expected {prefix}. Nothing was saved. Run again, or put a good "
+                f"copy of {name} in {folder}.",
+                parameter="WEIGHTS",
+            )
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+    progress.set(1.0)
+    progress.text(
+        f"saved {name} ({done / 1e6:.1f} MB, SHA-256 checked) to {folder} in {time.perf_counter() - t0:.1f} s"
+    )
+    return dest
+
+
+def imagenet_weights(model, name=None, progress=None):
+    """``(path, label)`` of ``model``'s ImageNet checkpoint: from the cache, else downloaded into it.
+
+    ``name``: a torchvision weights name (``"IMAGENET1K_V1"``), as recorded in an index; by default
+    any cached checkpoint, else :data:`PREFERRED_WEIGHTS`. Raises :class:`InputError` naming
+    WEIGHTS, and saying which file to put where, when the checkpoint is neither cached nor
+    downloadable (offline machine, proxy, unwritable cache).
+    """
+    import http.client
+    import urllib.error
+
+    enum = _weights_enum(model)
+    if enum is None:
+        raise InputError(
+            f"torchvision has no ImageNet weights for {model}; give a weights file.", parameter="WEIGHTS"
+        )
+    found = cached_torchvision_weights(model, name)
+    if found is not None:
+        check_hash(found[0])
+        return found
+    w = _weights_choices(enum, name)[0]
+    folder = torch_hub_checkpoints()
+    name = os.path.basename(w.url)
+    url = download_url(w.url)
+    try:
+        download_checkpoint(url, os.path.join(folder, name), progress)
+    except (OSError, http.client.HTTPException) as e:  # URLError, HTTPError, timeouts, refused, read-only
+        reason = e.reason if type(e) is urllib.error.URLError else e
+        raise InputError(
+            f"no ImageNet weights for {model} in torchvision's cache ({folder}) and the download from "
+            f"{url} failed ({reason}). Without internet here: download {w.url} on a connected machine "
+            f"and copy it to {os.path.join(folder, name)} (set TORCH_HOME to move the cache), or give a "
+            "local weights file.",
+            parameter="WEIGHTS",
+        ) from e
+    return os.path.join(folder, name), f"torchvision:{w.name}"
 
 
 def _load_state_dict(path):
@@ -215,19 +388,28 @@ class Extractor:
         }
 
 
-def load_extractor(model="mobilenet_v2", weights=None, device="auto", input_size=224):
+def load_extractor(model="mobilenet_v2", weights=None, device="auto", input_size=224, progress=None):
     """Build the feature extractor for ``model`` with ``weights``.
 
-    ``weights``: None/""/"imagenet" -> torchvision's ImageNet checkpoint from the local cache;
+    ``weights``: None/""/"imagenet" -> torchvision's ImageNet checkpoint from the local cache,
+    downloaded there first when missing (``progress`` reports the download);
+    ``"torchvision:<weights name>"`` -> that checkpoint (how an index records it);
     a path -> a state dict (``weights_only=True``) for ``model``, or a TorchScript archive (then
-    ``model`` is only a label). Raises :class:`InputError` naming MODEL or WEIGHTS when unusable.
+    ``model`` is only a label, and the file name labels it when ``model`` is a torchvision name).
+    Raises :class:`InputError` naming MODEL or WEIGHTS when unusable.
     """
     require()
     import torch
 
     device = select_device(device)
     weights = (str(weights).strip() if weights else "") or "imagenet"
-    if weights.lower() != "imagenet":
+    if weights.lower() == "imagenet" or weights.startswith("torchvision:"):
+        if not _is_torchvision_model(model):
+            raise InputError(_unknown_model_message(model), parameter="MODEL")
+        # "torchvision:IMAGENET1K_V1" (as an index records it) asks for exactly that checkpoint
+        name = weights.split(":", 1)[1] if weights.startswith("torchvision:") else None
+        weights_path, label = imagenet_weights(model, name, progress)
+    else:
         if not os.path.isfile(weights):
             raise InputError(f"weights file not found: {weights}", parameter="WEIGHTS")
         if is_torchscript(weights):
@@ -235,8 +417,11 @@ def load_extractor(model="mobilenet_v2", weights=None, device="auto", input_size
                 module = torch.jit.load(weights, map_location=device)
             except Exception as e:
                 raise InputError(f"cannot load TorchScript file {weights}: {e}", parameter="WEIGHTS") from e
+            # a backbone name chosen in a list says nothing about a custom encoder: name it by its file
             label = (
-                model if model and model != "mobilenet_v2" else os.path.splitext(os.path.basename(weights))[0]
+                model
+                if model and not _is_torchvision_model(model)
+                else os.path.splitext(os.path.basename(weights))[0]
             )
             return Extractor(
                 module,
@@ -249,18 +434,6 @@ def load_extractor(model="mobilenet_v2", weights=None, device="auto", input_size
                 input_size,
             )
         weights_path, label = os.path.abspath(weights), os.path.abspath(weights)
-    else:
-        found = cached_torchvision_weights(model) if _is_torchvision_model(model) else None
-        if found is None:
-            if not _is_torchvision_model(model):
-                raise InputError(_unknown_model_message(model), parameter="MODEL")
-            raise InputError(
-                f"no ImageNet weights for {model} in torchvision's cache ({torch_hub_checkpoints()}). "
-                "Download them once with torchvision on a connected machine and copy the .pth file there, "
-                "or give a local weights file.",
-                parameter="WEIGHTS",
-            )
-        weights_path, label = found
 
     module = _torchvision_model(model)
     state = _load_state_dict(weights_path)
@@ -318,13 +491,13 @@ _extractor_cache = {}
 _extractor_lock = threading.Lock()
 
 
-def cached_extractor(model, weights=None, device="auto", input_size=224):
+def cached_extractor(model, weights=None, device="auto", input_size=224, progress=None):
     """The same extractor for the same (model, weights, device): external-image queries reuse it."""
     key = (model, str(weights or ""), device, input_size)
     with _extractor_lock:
         ext = _extractor_cache.get(key)
     if ext is None:
-        ext = load_extractor(model, weights, device, input_size)
+        ext = load_extractor(model, weights, device, input_size, progress)
         with _extractor_lock:
             _extractor_cache.clear()  # keep one model in memory
             _extractor_cache[key] = ext

@@ -2,7 +2,8 @@
 
 Each entry is imported lazily by the provider so that a broken optional dependency of one
 algorithm never hides the others: algorithms always register and explain themselves in
-``canExecute()``.
+``canExecute()``. The workflows (graphical models) are not listed here: the provider adds every
+``resources/models/*.model3`` as ``tile_embeddings:<file name>``.
 """
 
 # (module, class) pairs, in toolbox order

@@ -3,17 +3,21 @@
 Subclasses declare NAME / DISPLAY_NAME / GROUP / GROUP_ID class attributes, define their
 parameters and call ``self.run_core(...)`` around exactly one engine call. The base turns engine
 errors into ``QgsProcessingException`` messages that name the parameter, and bridges
-``QgsProcessingFeedback`` to the engine's progress/cancel protocol.
+``QgsProcessingFeedback`` to the engine's progress/cancel protocol. The words people read
+(toolbox tooltip, parameter tooltips, help panel and page) come from help_texts.py and
+resources/help/<name>.html, not from the algorithm modules.
 """
 
 import os
+import re
 
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Canceled, InputError
 from ..core.progress import Progress
+from .help_texts import PARAMETER_HELP, SHORT_DESCRIPTIONS
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ICONS_DIR = os.path.join(PLUGIN_DIR, "resources", "icons")
@@ -22,6 +26,29 @@ HELP_DIR = os.path.join(PLUGIN_DIR, "resources", "help")
 
 def icon_path(name):
     return os.path.join(ICONS_DIR, name)
+
+
+def help_path(name):
+    """The stand-alone help page of an algorithm (the dialog's Help button opens it)."""
+    return os.path.join(HELP_DIR, f"{name}.html")
+
+
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def panel_help(path):
+    """The body of a help page as one line of HTML for the dialog's side panel.
+
+    QGIS turns every line of shortHelpString() into a paragraph of its own and puts the
+    algorithm's name above it, so the page is given without its head and without line breaks.
+    """
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    body = _BODY.search(text)
+    return _SPACE.sub(" ", body.group(1) if body else text).strip()
 
 
 class TileEmbeddingsAlgorithm(QgsProcessingAlgorithm):
@@ -57,16 +84,27 @@ class TileEmbeddingsAlgorithm(QgsProcessingAlgorithm):
         path = icon_path(f"{self.NAME}.svg")
         return path if os.path.exists(path) else icon_path(self.ICON)
 
+    def shortDescription(self):  # noqa: N802
+        """The toolbox tooltip: one sentence from help_texts.SHORT_DESCRIPTIONS."""
+        text = SHORT_DESCRIPTIONS.get(self.NAME, "")
+        return self.tr(text) if text else ""
+
     def shortHelpString(self):  # noqa: N802
         """Help text lives in resources/help/<name>.html so writers need not touch code."""
-        path = os.path.join(HELP_DIR, f"{self.NAME}.html")
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                return f.read()
-        return ""
+        return panel_help(help_path(self.NAME))
 
     def helpUrl(self):  # noqa: N802
-        return f"https://github.com/tile-embeddings/tile-embeddings#{self.NAME}"
+        """The same page, opened whole in a browser; empty (QGIS hides the button) without one."""
+        path = help_path(self.NAME)
+        return QUrl.fromLocalFile(path).toString() if os.path.exists(path) else ""
+
+    def addParameter(self, definition, createOutput=True):  # noqa: N802, N803
+        """Every parameter gets its tooltip from help_texts.PARAMETER_HELP unless it has one."""
+        if not definition.help():
+            text = PARAMETER_HELP.get(self.NAME, {}).get(definition.name())
+            if text:
+                definition.setHelp(self.tr(text))
+        return super().addParameter(definition, createOutput)
 
     # -- running --------------------------------------------------------------------------
     @staticmethod

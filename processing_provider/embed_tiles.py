@@ -4,7 +4,10 @@ import os
 
 from qgis.core import (
     Qgis,
+    QgsFillSymbol,
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputNumber,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterBoolean,
@@ -16,9 +19,13 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
     QgsProcessingParameterVectorLayer,
+    QgsProcessingUtils,
+    QgsSingleSymbolRenderer,
+    QgsVectorLayer,
 )
+from qgis.PyQt import sip
 
-from ..core.models import INSTALL_HINT, SUGGESTED_MODELS, missing_modules
+from ..core.models import INSTALL_HINT, SUPPORTED_MODELS, missing_modules
 from .base import TileEmbeddingsAlgorithm
 
 GROUP = "Embeddings and search"
@@ -37,6 +44,40 @@ def _layer_file(layer, label, expect):
             f"{label}: '{layer.name()}' is not file-based ({layer.providerType()}); save it to a file first."
         )
     return layer.source()
+
+
+class OutlineTiles(QgsProcessingLayerPostProcessorInterface):
+    """Draws the loaded tile grid as outlines, so the imagery under it stays visible.
+
+    The context that loads the layer owns the C++ side and deletes it; Python must keep the
+    Python side alive until then, or QGIS finds only the base class and the style is lost.
+    """
+
+    _alive = []
+
+    @classmethod
+    def create(cls):
+        cls._alive = [p for p in cls._alive if not sip.isdeleted(p)]  # contexts gone: forget them
+        processor = cls()
+        cls._alive.append(processor)
+        return processor
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+        if isinstance(layer, QgsVectorLayer):
+            symbol = QgsFillSymbol.createSimple(
+                {"style": "no", "outline_color": "#ffd400", "outline_width": "0.3", "outline_width_unit": "MM"}
+            )
+            layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+            layer.triggerRepaint()
+
+
+def _is_temporary(path):
+    """Whether ``path`` lies in QGIS's Processing temporary folder (removed when QGIS exits)."""
+    temp = os.path.realpath(QgsProcessingUtils.tempFolder())
+    try:
+        return os.path.commonpath([temp, os.path.realpath(path)]) == temp
+    except ValueError:  # another drive (Windows)
+        return False
 
 
 class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
@@ -88,19 +129,22 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
                 optional=True,
             )
         )
+        # static strings: scripts and qgis_process say MODEL=resnet50, and saved models keep the name
         self.addParameter(
-            QgsProcessingParameterString(
+            QgsProcessingParameterEnum(
                 self.MODEL,
-                self.tr("Model (torchvision name, e.g. {})").format(", ".join(SUGGESTED_MODELS)),
-                "mobilenet_v2",
+                self.tr("Model (ImageNet weights are downloaded once into torchvision's cache)"),
+                list(SUPPORTED_MODELS),
+                defaultValue="mobilenet_v2",
+                usesStaticStrings=True,
             )
         )
         self.addParameter(
             QgsProcessingParameterFile(
                 self.WEIGHTS,
                 self.tr(
-                    "Weights file (empty: torchvision ImageNet weights from its cache; "
-                    "a state dict, or a TorchScript encoder)"
+                    "Weights file (empty: the model's ImageNet weights; or a state dict for the model, "
+                    "or a TorchScript encoder, which replaces the model)"
                 ),
                 optional=True,
                 fileFilter="PyTorch (*.pth *.pt *.pth.tar *.ckpt);;All files (*)",
@@ -192,6 +236,22 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.COUNT, self.tr("Number of tiles embedded")))
         self.addOutput(QgsProcessingOutputNumber(self.DIMS, self.tr("Embedding dimensions")))
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        """An unknown MODEL gets the list of choices, not just "Incorrect parameter value"."""
+        model = parameters.get(self.MODEL)
+        if model not in (None, "") and not self.parameterDefinition(self.MODEL).checkValueIsAcceptable(
+            model, context
+        ):
+            return False, self.tr(
+                "{}: unknown model {!r}. Choose one of {}, or give a TorchScript encoder as {}."
+            ).format(
+                self.describe_parameter(self.MODEL),
+                model,
+                ", ".join(SUPPORTED_MODELS),
+                self.describe_parameter(self.WEIGHTS),
+            )
+        return super().checkParameterValues(parameters, context)
+
     def canExecute(self):  # noqa: N802
         missing = missing_modules(("torch", "torchvision"))
         if missing:
@@ -221,7 +281,7 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             tile_index=tile_index or None,
             overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
             edge=EDGES[self.parameterAsEnum(parameters, self.EDGE, context)],
-            model=self.parameterAsString(parameters, self.MODEL, context).strip() or "mobilenet_v2",
+            model=self.parameterAsEnumString(parameters, self.MODEL, context) or "mobilenet_v2",
             weights=self.parameterAsFile(parameters, self.WEIGHTS, context) or None,
             bands=self.parameterAsString(parameters, self.BANDS, context),
             stretch=STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)],
@@ -235,7 +295,7 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             npy_output=npy,
             progress=self.progress(feedback),
         )
-        from ..core.index import open_index
+        from ..core.index import TILES_LAYER, open_index
 
         index = self.run_core(open_index, path)
         m = index.meta
@@ -244,9 +304,25 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
                 len(index), index.dims, m["model"], m["weights"], m["device"], m["seconds"]
             )
         )
+        tiles = f"{index.tiles_path}|layername={TILES_LAYER}"
+        temporary = _is_temporary(path)
+        # the dialog and runAndLoadResults load this when the run ends (qgis_process ignores it)
+        name = self.tr("Index tiles (temporary)") if temporary else self.tr("{} tiles").format(os.path.basename(path))
+        details = QgsProcessingContext.LayerDetails(
+            name, context.project(), self.TILES, QgsProcessingUtils.LayerHint.Vector
+        )
+        details.setPostProcessor(OutlineTiles.create())
+        context.addLayerToLoadOnCompletion(tiles, details)
+        if temporary:
+            feedback.pushWarning(
+                self.tr(
+                    "The index is in a temporary folder ({}) that is deleted when QGIS exits. To keep it, "
+                    "copy that folder elsewhere now, or run again with a folder of your own as {}."
+                ).format(path, self.describe_parameter(self.OUTPUT))
+            )
         results = {
             self.OUTPUT: path,
-            self.TILES: f"{os.path.join(path, 'tiles.gpkg')}|layername=tiles",
+            self.TILES: tiles,
             self.COUNT: len(index),
             self.DIMS: index.dims,
         }

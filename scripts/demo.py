@@ -1,11 +1,12 @@
 """The main job, end to end on real NEON aerial imagery (run by `make demo` inside the QGIS 3.40 rootfs).
 
 1. a study area (a polygon in WGS 84, so the clip reprojects) inside the 2299x2472 NEON YELL scene;
-2. the shipped modeler workflow (bboxmask -> splitraster -> rgbstretch -> embedtiles ->
-   similaritysearch), run with `qgis_process`;
+2. the shipped workflows, by their toolbox ids, with `qgis_process`: build_similarity_index
+   (bboxmask -> splitraster -> rgbstretch -> embedtiles), then find_similar_places with a point
+   layer of example places (a patch of sagebrush) on the index it built;
 3. more similarity searches with `qgis_process`: a sagebrush tile, a conifer tile, and conifer
    minus open meadow (a negative example), each with a score for every tile;
-4. the shipped segmentation model (bboxmask -> tiledsegmentation) with `qgis_process`;
+4. the shipped segmentation workflow (bboxmask -> tiledsegmentation) with `qgis_process`;
 5. PNG maps drawn by QGIS's own map renderer: query tiles and their look-alikes over the imagery,
    the similarity heatmap, segment boundaries.
 
@@ -22,7 +23,6 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASSETS = os.environ.get("TE_ASSETS", "/opt/tile-embeddings/assets")
-MODELS = os.path.join(ROOT, "resources", "models")
 PLUGIN_PATH = os.environ.get("TE_PLUGIN_PATH", "/tmp/te-pypath")
 
 # query places as pixel (x, y) of the clipped scene; tile ids follow from the tile size
@@ -72,6 +72,45 @@ def qgis_process(*args, ok_if=None):
 def run_alg(alg, params):
     args = ["run", alg, "--"] + [f"{k}={v}" for k, v in params.items()]
     return qgis_process(*args).get("results", {})
+
+
+def make_places(tile_index, raster, names, path):
+    """A point layer, in the tiles' CRS, on the PLACES ``names`` (pixels of the clipped scene,
+    whose top-left corner is that of its first tile, tile_r0_c0)."""
+    from osgeo import gdal, ogr
+
+    gdal.UseExceptions()
+    res = gdal.Open(raster).GetGeoTransform()[1]
+    tiles = ogr.Open(tile_index)
+    layer = tiles.GetLayer("tiles")
+    layer.SetAttributeFilter("tile_id = 'tile_r0_c0'")
+    first = layer.GetNextFeature()  # kept: a geometry lives only as long as its feature
+    x0, _, _, y0 = first.GetGeometryRef().GetEnvelope()  # minx, maxx, miny, maxy
+    if os.path.exists(path):
+        os.remove(path)
+    out = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    points = out.CreateLayer("places", layer.GetSpatialRef(), ogr.wkbPoint)
+    points.CreateField(ogr.FieldDefn("name", ogr.OFTString))
+    for name in names:
+        px, py = PLACES[name]
+        feat = ogr.Feature(points.GetLayerDefn())
+        feat.SetField("name", name)
+        point = ogr.Geometry(ogr.wkbPoint)
+        point.AddPoint_2D(x0 + (px + 0.5) * res, y0 - (py + 0.5) * res)
+        feat.SetGeometry(point)
+        points.CreateFeature(feat)
+    first = out = tiles = None
+    return path
+
+
+def first_result(results_gpkg):
+    from osgeo import ogr
+
+    ds = ogr.Open(results_gpkg)
+    layer = ds.GetLayer()
+    layer.SetAttributeFilter("rank = 1")
+    first = layer.GetNextFeature()
+    return first.GetField("tile_id")
 
 
 def make_study_area(raster, path, inset_m=5.0):
@@ -220,18 +259,28 @@ def main(argv=None):
         shutil.rmtree(work)
     os.makedirs(work)
     index = os.path.join(work, "neon_yell.teindex")
-    with step("workflow model: bboxmask -> splitraster -> rgbstretch -> embedtiles -> similaritysearch"):
-        results = run_alg(os.path.join(MODELS, "tile_similarity_workflow.model3"), {
+    tile_index = os.path.join(work, "tiles.gpkg")
+    with step("workflow build_similarity_index: bboxmask -> splitraster -> rgbstretch -> embedtiles"):
+        results = run_alg("tile_embeddings:build_similarity_index", {
             "raster": args.raster, "study_area": study_area, "tile_size": args.tile_size, "prefix": "tile",
-            "query_ids": SEARCHES["sagebrush"]["QUERY_IDS"], "k": 10,
-            "tile_folder": os.path.join(work, "tiles"), "tile_index": os.path.join(work, "tiles.gpkg"),
+            "tile_folder": os.path.join(work, "tiles"), "tile_index": tile_index,
             "rgb_tile_folder": os.path.join(work, "rgb"),
             "rgb_tile_index": os.path.join(work, "rgb_tiles.gpkg"),
             "similarity_index": index,
-            "similar_tiles": os.path.join(work, "similar_sagebrush_model.gpkg"),
-            "heatmap_scores": os.path.join(work, "heatmap_sagebrush_model.gpkg"),
         })
         print("   outputs:", ", ".join(sorted(results)))
+
+    with step("workflow find_similar_places: a point on sagebrush -> similaritysearch"):
+        places = make_places(tile_index, args.raster, ["sagebrush"], os.path.join(work, "places.gpkg"))
+        similar = os.path.join(work, "similar_sagebrush_places.gpkg")
+        run_alg("tile_embeddings:find_similar_places", {
+            "index": index, "places": places, "k": 10, "similar_tiles": similar,
+            "heatmap_scores": os.path.join(work, "heatmap_sagebrush_places.gpkg"),
+        })
+        top = first_result(similar)
+        if top != SEARCHES["sagebrush"]["QUERY_IDS"]:
+            raise SystemExit(f"the place search found {top} first, not the tile under the point")
+        print(f"   most similar: {top} (the tile under the point)")
 
     searches = {}
     for name, query in SEARCHES.items():
@@ -242,8 +291,8 @@ def main(argv=None):
                                                          "OUTPUT": res, "SCORES": scores, **query})
             searches[name] = (res, scores, query["QUERY_IDS"].split(","), query.get("NEGATIVE_IDS", "").split(","))
 
-    with step("segmentation model: bboxmask -> tiledsegmentation"):
-        seg_results = run_alg(os.path.join(MODELS, "study_area_segmentation.model3"), {
+    with step("workflow study_area_segmentation: bboxmask -> tiledsegmentation"):
+        seg_results = run_alg("tile_embeddings:study_area_segmentation", {
             "raster": args.raster, "study_area": study_area, "num_clusters": 30, "min_pixels": 400,
             "clipped_raster": os.path.join(out, "clipped.tif"),
             "segments": os.path.join(out, "segments.tif"),

@@ -8,6 +8,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 ASSETS = Path(os.environ.get("TE_ASSETS", "/opt/tile-embeddings/assets"))
 TORCH_HOME = Path(os.environ.get("TORCH_HOME", "/opt/tile-embeddings/torch"))
+# tests never download: weights missing from the cache are fetched from a closed loopback port, so
+# they fail fast with the offline message (tests of the download serve files on 127.0.0.1 themselves)
+os.environ.setdefault("TE_WEIGHTS_BASE_URL", "http://127.0.0.1:9/")
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
+from qgis.PyQt.QtCore import Qt
 
 pytest.importorskip("torch")
 
@@ -146,18 +147,29 @@ def test_resume_after_an_interrupted_run_gives_the_same_embeddings(
     )
 
 
-def test_clear_messages_for_bad_input(processing, neon_osbs, tmp_path):
+def closed_port_url():
+    """A loopback URL nothing listens on: a download from it fails at once, as offline."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/"
+
+
+def test_clear_messages_for_bad_input(processing, neon_osbs, tmp_path, monkeypatch):
+    monkeypatch.setenv("TE_WEIGHTS_BASE_URL", closed_port_url())
     cases = [
         (dict(OUTPUT=str(tmp_path / "x.teindex")), "Give a raster"),
         (
             dict(INPUT=str(neon_osbs), MODEL="not_a_net", OUTPUT=str(tmp_path / "x.teindex")),
-            "(MODEL): unknown model",
+            "(MODEL): unknown model 'not_a_net'. Choose one of mobilenet_v2, resnet18",
         ),
         (dict(INPUT=str(neon_osbs), BANDS="4,2,1", OUTPUT=str(tmp_path / "x.teindex")), "(BANDS): band 4"),
-        (
-            dict(INPUT=str(neon_osbs), MODEL="resnet152", OUTPUT=str(tmp_path / "x.teindex")),
-            "(WEIGHTS): no ImageNet",
+        (  # not in the cache, and the download fails: which file to put where
+            dict(INPUT=str(neon_osbs), MODEL="resnet18", OUTPUT=str(tmp_path / "x.teindex")),
+            "(WEIGHTS): no ImageNet weights for resnet18",
         ),
+        (dict(INPUT=str(neon_osbs), MODEL="resnet18", OUTPUT=str(tmp_path / "x.teindex")), "resnet18-f37072fd.pth"),
         (dict(INPUT=str(neon_osbs), TILE_SIZE=512, OUTPUT=str(tmp_path / "x.teindex")), "(TILE_SIZE)"),
     ]
     for params, words in cases:
@@ -180,3 +192,149 @@ def test_algorithm_metadata(te_provider):
     }
     assert {"BATCH_SIZE", "DEVICE", "LOWER", "UPPER", "RESUME"} <= advanced
     assert alg.parameterDefinition("OUTPUT").type() == "folderDestination"
+    assert alg.outputDefinition("TILES").type() == "outputVector"
+
+
+def test_model_is_a_list_of_the_supported_backbones_by_name(te_provider):
+    from qgis.core import QgsProcessingContext
+
+    from tile_embeddings.core.models import SUPPORTED_MODELS
+
+    alg = te_provider.algorithm("embedtiles")
+    model = alg.parameterDefinition("MODEL")
+    assert model.type() == "enum" and model.usesStaticStrings()
+    assert model.options() == list(SUPPORTED_MODELS) and model.defaultValue() == "mobilenet_v2"
+    assert {"mobilenet_v2", "resnet50", "efficientnet_b0", "convnext_tiny"} <= set(model.options())
+    context = QgsProcessingContext()
+    ok, message = alg.checkParameterValues({"MODEL": "resnet50", "INPUT": "x.tif", "OUTPUT": "x"}, context)
+    assert "MODEL" not in message
+    ok, message = alg.checkParameterValues({"MODEL": "vit_b_16", "OUTPUT": "x"}, context)
+    assert not ok and "unknown model 'vit_b_16'" in message and "convnext_tiny" in message
+    assert "TorchScript" in message and "(WEIGHTS)" in message
+
+
+def test_a_torchscript_encoder_replaces_the_model_and_is_named_after_its_file(processing, neon_osbs, tmp_path):
+    import torch
+
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 5, 3, padding=1)
+
+        def forward(self, x):
+            return torch.relu(self.conv(x))
+
+    torch.manual_seed(0)
+    path = tmp_path / "rs_encoder.pt"
+    torch.jit.script(Encoder().eval()).save(str(path))
+    res = embed(processing, INPUT=str(neon_osbs), WEIGHTS=str(path), OUTPUT=str(tmp_path / "rs.teindex"), **SMALL)
+    m = open_index(res["OUTPUT"]).meta
+    assert res["DIMS"] == 5 and m["model"] == "rs_encoder" and m["model_kind"] == "torchscript"
+
+
+def test_tile_layer_is_loaded_into_the_project_when_the_run_ends(processing, neon_osbs, tmp_path):
+    """As QGIS loads its own outputs: the dialog and runAndLoadResults add the index's tiles."""
+    from qgis.core import QgsProcessingContext, QgsProject
+
+    # the algorithm asks for the layer to be loaded on completion...
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    res = processing.run(
+        "tile_embeddings:embedtiles",
+        dict(INPUT=str(neon_osbs), OUTPUT=str(tmp_path / "a.teindex"), **SMALL),
+        context=context,
+    )
+    to_load = context.layersToLoadOnCompletion()
+    assert list(to_load) == [res["TILES"]]
+    assert to_load[res["TILES"]].name == "a.teindex tiles" and to_load[res["TILES"]].outputName == "TILES"
+    # ...and runAndLoadResults (the dialog's path) loads it, drawn as outlines over the imagery
+    project = QgsProject.instance()
+    before = set(project.mapLayers())
+    res = processing.runAndLoadResults(
+        "tile_embeddings:embedtiles", dict(INPUT=str(neon_osbs), OUTPUT=str(tmp_path / "b.teindex"), **SMALL)
+    )
+    added = [project.mapLayer(i) for i in set(project.mapLayers()) - before]
+    try:
+        assert [lyr.source() for lyr in added] == [res["TILES"]]
+        layer = added[0]
+        assert layer.isValid() and layer.featureCount() == 36 and layer.name() == "b.teindex tiles"
+        symbol = layer.renderer().symbol()
+        assert symbol.symbolLayer(0).brushStyle() == Qt.BrushStyle.NoBrush
+        from tile_embeddings.core.index import find_index_folder
+
+        assert find_index_folder(layer.source()) == res["OUTPUT"]
+    finally:
+        project.removeMapLayers([lyr.id() for lyr in added])
+
+
+class RecordingFeedback(QgsProcessingFeedback):
+    def __init__(self):
+        super().__init__()
+        self.warnings = []
+
+    def pushWarning(self, message):  # noqa: N802
+        self.warnings.append(message)
+        super().pushWarning(message)
+
+
+def test_a_temporary_index_says_it_disappears_when_qgis_exits(processing, neon_osbs, tmp_path):
+    from qgis.core import QgsProcessingContext, QgsProcessingUtils
+
+    feedback, context = RecordingFeedback(), QgsProcessingContext()
+    res = processing.run(
+        "tile_embeddings:embedtiles",
+        dict(INPUT=str(neon_osbs), OUTPUT="TEMPORARY_OUTPUT", **SMALL),  # QgsProcessing.TEMPORARY_OUTPUT
+        feedback=feedback,
+        context=context,
+    )
+    assert context.layersToLoadOnCompletion()[res["TILES"]].name == "Index tiles (temporary)"
+    assert res["OUTPUT"].startswith(QgsProcessingUtils.tempFolder()) and open_index(res["OUTPUT"])
+    (warning,) = [w for w in feedback.warnings if "temporary" in w]
+    assert res["OUTPUT"] in warning and "deleted when QGIS exits" in warning and "(OUTPUT)" in warning
+    feedback = RecordingFeedback()
+    embed_kw = dict(INPUT=str(neon_osbs), OUTPUT=str(tmp_path / "kept.teindex"), **SMALL)
+    processing.run("tile_embeddings:embedtiles", embed_kw, feedback=feedback)
+    assert not [w for w in feedback.warnings if "temporary" in w]
+
+
+def test_an_unwritable_output_is_refused_before_the_model_loads(processing, neon_osbs, tmp_path, monkeypatch):
+    from raster_prep_data import read_only_folder
+
+    from tile_embeddings.core import models
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded before the output was checked")
+
+    monkeypatch.setattr(models, "load_extractor", no_model)
+    afile = tmp_path / "notes.txt"
+    afile.write_text("x")
+    with read_only_folder(str(tmp_path / "ro")) as ro:
+        if ro is None:
+            pytest.skip("cannot make a read-only folder here")
+        for out, words in ((os.path.join(ro, "x.teindex"), "cannot write in"), (str(afile / "x.teindex"), "is a file")):
+            with pytest.raises(QgsProcessingException) as e:
+                embed(processing, INPUT=str(neon_osbs), OUTPUT=out, **SMALL)
+            msg = str(e.value)
+            assert "(OUTPUT)" in msg and words in msg and "Choose a folder you can write to" in msg, msg
+            assert "Traceback" not in msg and "OSError" not in msg
+        assert os.listdir(ro) == []
+
+
+def test_one_band_raster_gives_grey_with_the_default_band_order(processing, neon_osbs, tmp_path):
+    """The same default as 'Stretch to 8-bit RGB': one band -> grey RGB (band 1 three times)."""
+    from osgeo import gdal
+
+    grey = str(tmp_path / "grey.tif")
+    gdal.Translate(grey, str(neon_osbs), bandList=[2])
+    res = embed(processing, INPUT=grey, OUTPUT=str(tmp_path / "grey.teindex"), **SMALL)  # BANDS 1,2,3
+    ix = open_index(res["OUTPUT"])
+    assert res["COUNT"] == 36 and ix.meta["preprocessing"]["bands"] == [1]
+    stretched = processing.run(
+        "tile_embeddings:rgbstretch", {"INPUT": grey, "OUTPUT": str(tmp_path / "grey_rgb.tif")}
+    )
+    ds = gdal.Open(stretched["OUTPUT"])
+    assert ds.RasterCount == 3  # rgbstretch: grey RGB with the same default
+    rgb = str(tmp_path / "grey3.tif")
+    gdal.Translate(rgb, str(neon_osbs), bandList=[2, 2, 2])
+    ref = open_index(embed(processing, INPUT=rgb, OUTPUT=str(tmp_path / "grey3.teindex"), **SMALL)["OUTPUT"])
+    np.testing.assert_allclose(ix.embeddings, ref.embeddings, atol=1e-5)

@@ -12,7 +12,8 @@ from qgis.core import QgsProcessingModelAlgorithm
 from tile_embeddings.core.tile_index import read_tile_index
 from tile_embeddings.tests.raster_prep_data import write_polygon_layer
 
-MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "test_raster_prep_chain.model3"
+# a test fixture, not a shipped workflow: it lives with the tests and never goes into the zip
+MODEL = Path(__file__).resolve().parents[2] / "tests" / "data" / "test_raster_prep_chain.model3"
 
 
 def test_model3_chain_runs_end_to_end(te_provider, neon_yell, tmp_path):

@@ -31,6 +31,10 @@ try:
     reg = QgsApplication.processingRegistry()
     prov = reg.providerById("tile_embeddings")
     result["provider"] = prov is not None
+    result["algorithms"] = sorted(a.id() for a in prov.algorithms())
+    result["workflows_resolved"] = all(
+        c.algorithm() is not None
+        for a in prov.algorithms() if a.groupId() == "workflows" for c in a.childAlgorithms().values())
     result["unloaded"] = qgis.utils.unloadPlugin("tile_embeddings")
     result["provider_after_unload"] = reg.providerById("tile_embeddings") is not None
 except Exception:
@@ -52,5 +56,44 @@ def test_packaged_zip_loads_in_fresh_qgis_profile(tmp_path):
     assert result["installed"] and result["loaded"] and result["started"], result
     assert result["module_file"].startswith(str(plugins)), "the plugin came from the zip, not the repo"
     assert result["provider"], result
+    # the workflows ship in the toolbox; the test model does not ship at all
+    workflows = {"build_similarity_index", "find_similar_places", "study_area_segmentation"}
+    assert {f"tile_embeddings:{w}" for w in workflows} <= set(result["algorithms"]), result["algorithms"]
+    assert result["workflows_resolved"], result
+    assert not any("test" in a for a in result["algorithms"]), result["algorithms"]
     assert result["unloaded"] and not result["provider_after_unload"], result
     assert result["errors"] == [], result["errors"]
+
+
+def load_package_script():
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import package
+    finally:
+        sys.path.pop(0)
+    return package
+
+
+def test_zip_ships_the_workflows_and_no_test_model(tmp_path):
+    import zipfile
+
+    names = zipfile.ZipFile(load_package_script().build(str(tmp_path))).namelist()
+    models = sorted(n for n in names if n.endswith(".model3"))
+    assert models == [f"tile_embeddings/resources/models/{m}.model3"
+                      for m in ("build_similarity_index", "find_similar_places", "study_area_segmentation")]
+    assert not any("/test_" in n or "/tests/" in n for n in names)
+    assert (REPO / "tests" / "data" / "test_raster_prep_chain.model3").exists()  # kept for the tests
+
+
+def test_a_test_file_in_a_packaged_folder_stops_the_build(tmp_path, monkeypatch):
+    import pytest
+
+    package = load_package_script()
+    root = tmp_path / "plugin"
+    (root / "resources" / "models").mkdir(parents=True)
+    (root / "resources" / "models" / "test_chain.model3").write_text("<model/>")
+    monkeypatch.setattr(package, "ROOT", str(root))
+    with pytest.raises(ValueError, match="test_chain.model3"):
+        package.packaged_files()

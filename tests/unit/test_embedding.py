@@ -212,3 +212,61 @@ def test_grey_single_band_and_no_stretch(tmp_path, raster, weights):
     ix = tindex.open_index(run(tmp_path / "g.teindex", raster, weights, bands="2", stretch="none"))
     assert ix.meta["preprocessing"]["bands"] == [2] and len(ix) == 12
     np.testing.assert_allclose(np.linalg.norm(ix.embeddings, axis=1), 1.0, rtol=1e-5)
+
+
+def _write_like(path, source, bands):
+    """A copy of ``source`` with the given list of its bands (repeats allowed)."""
+    src = gdal.Open(source)
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), src.RasterXSize, src.RasterYSize, len(bands), gdal.GDT_UInt16)
+    ds.SetGeoTransform(src.GetGeoTransform())
+    ds.SetProjection(src.GetProjection())
+    for i, b in enumerate(bands, 1):
+        ds.GetRasterBand(i).WriteArray(src.GetRasterBand(b).ReadAsArray())
+    ds = None
+    return str(path)
+
+
+def test_one_band_raster_gives_grey_with_the_default_band_order(tmp_path, raster, weights):
+    """As in 'Stretch to 8-bit RGB': one band -> grey RGB, whatever the (default) band order."""
+    grey = _write_like(tmp_path / "grey.tif", raster, [2])
+    ix = tindex.open_index(run(tmp_path / "grey.teindex", grey, weights))  # bands default 1,2,3
+    assert ix.meta["preprocessing"]["bands"] == [1] and len(ix) == 12
+    # the same as a 3-band raster whose bands are all that band: band 1 replicated into R, G and B
+    rgb = _write_like(tmp_path / "grey3.tif", raster, [2, 2, 2])
+    ref = tindex.open_index(run(tmp_path / "grey3.teindex", rgb, weights, bands="1,2,3"))
+    np.testing.assert_allclose(ix.embeddings, ref.embeddings, atol=1e-5)
+    # and a query image embedded with the index's settings reads that band too
+    vec = embedding.embed_image(ix, grey, window=(0, 0, 32, 32), device="cpu")
+    np.testing.assert_allclose(vec, ix.embeddings[0], atol=1e-5)
+    # a band order that does not exist in a raster of three bands is still refused
+    with pytest.raises(InputError) as e:
+        run(tmp_path / "bad.teindex", rgb, weights, bands="4")
+    assert e.value.parameter == "BANDS" and "band 4" in e.value.message
+
+
+def test_output_is_checked_before_the_model_loads(tmp_path, raster, weights, monkeypatch):
+    from tile_embeddings.core import models
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded before the output was checked")
+
+    monkeypatch.setattr(models, "load_extractor", no_model)
+    afile = tmp_path / "a_file.txt"
+    afile.write_text("keep me")
+    cases = [
+        (dict(out=afile / "x.teindex"), "OUTPUT", "is a file"),
+        (dict(out=afile), "OUTPUT", "not a similarity index"),
+        (dict(out=tmp_path / "ok.teindex", npy_output=str(afile / "e.npy")), "NPY_OUTPUT", "is a file"),
+    ]
+    for kw, param, words in cases:
+        out = kw.pop("out")
+        with pytest.raises(InputError) as e:
+            run(out, raster, weights, **kw)
+        assert e.value.parameter == param and words in e.value.message, e.value.message
+        assert "Choose" in e.value.message or "choose" in e.value.message
+    assert afile.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file.txt"]  # nothing created
+    # a missing parent folder is fine (created when the index is written), and not created early
+    with pytest.raises(AssertionError):
+        run(tmp_path / "new" / "deeper" / "x.teindex", raster, weights)
+    assert not (tmp_path / "new").exists()

@@ -210,3 +210,61 @@ def test_numpy_export_writes_ids_next_to_it(small_index, tmp_path):
     assert path.endswith("emb.npy") and ids_path.endswith("emb_ids.txt")
     np.testing.assert_array_equal(np.load(path), ix.embeddings)
     assert open(ids_path).read().split() == ix.ids
+
+
+# -- recognising an index by its contents ---------------------------------------------------------
+def test_find_index_folder_by_contents_not_by_name(tmp_path):
+    rng = np.random.default_rng(2)
+    # the default output of 'Embed tiles' in QGIS is a temporary folder named OUTPUT
+    folder = make_index(tmp_path / "processing_abc" / "OUTPUT", rng.normal(size=(4, 8)))
+    assert tindex.find_index_folder(folder) == folder
+    assert tindex.find_index_folder(folder + os.sep) == folder
+    assert tindex.find_index_folder(os.path.join(folder, "meta.json")) == folder
+    # a layer source as QGIS gives it, and the layer source of an index whose name has spaces
+    assert tindex.find_index_folder(os.path.join(folder, "tiles.gpkg") + "|layername=tiles") == folder
+    spaced = make_index(tmp_path / "my index, v2", rng.normal(size=(4, 8)))
+    assert tindex.find_index_folder(os.path.join(spaced, "tiles.gpkg|layername=tiles")) == spaced
+    # open_index takes the same forms
+    assert tindex.open_index(os.path.join(folder, "tiles.gpkg") + "|layername=tiles").path == folder
+
+
+@pytest.mark.parametrize("missing", tindex.PARTS)
+def test_find_index_folder_needs_every_part(small_index, missing):
+    os.remove(os.path.join(small_index, missing))
+    assert tindex.find_index_folder(small_index) is None
+    other_part = next(p for p in tindex.PARTS if p != missing)
+    assert tindex.find_index_folder(os.path.join(small_index, other_part)) is None
+
+
+def test_find_index_folder_rejects_what_is_not_an_index(small_index, tmp_path):
+    assert tindex.find_index_folder(None) is None
+    assert tindex.find_index_folder("") is None
+    assert tindex.find_index_folder(tmp_path / "nothing_here") is None
+    assert tindex.find_index_folder(os.path.join(small_index, "no_such_file.txt")) is None
+    # the folder above an index, and a folder of other files with a meta.json, are not indexes
+    assert tindex.find_index_folder(os.path.dirname(small_index)) is None
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "meta.json").write_text('{"tool": "something else"}')
+    (other / "tiles.gpkg").write_bytes(b"x")
+    assert tindex.find_index_folder(other) is None
+    # a damaged index is still found (open_index then says what is wrong)
+    _damage_truncate(small_index)
+    assert tindex.find_index_folder(small_index) == small_index
+
+
+def test_publish_replaces_a_damaged_index_but_not_a_foreign_meta_json(tmp_path):
+    rng = np.random.default_rng(3)
+    out = tmp_path / "damaged"
+    make_index(out, rng.normal(size=(5, 4)))
+    os.remove(out / "embeddings.npy")  # only meta.json says it is an index
+    assert tindex.is_index_folder(out)
+    make_index(out, rng.normal(size=(6, 4)))
+    assert len(tindex.open_index(out)) == 6
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "meta.json").write_text('{"format": "another-tool"}')
+    assert not tindex.is_index_folder(foreign)
+    with pytest.raises(InputError) as e:
+        make_index(foreign, rng.normal(size=(3, 4)))
+    assert e.value.parameter == "OUTPUT" and (foreign / "meta.json").read_text() == '{"format": "another-tool"}'

@@ -12,6 +12,7 @@ torchvision = pytest.importorskip("torchvision")
 
 from tile_embeddings.core import models  # noqa: E402
 from tile_embeddings.core.errors import InputError  # noqa: E402
+from tile_embeddings.core.progress import Progress  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -132,9 +133,175 @@ def test_provisioned_imagenet_weights_are_found_in_torchvision_cache(mobilenet_w
     assert os.path.samefile(path, mobilenet_weights)
     assert label == "torchvision:IMAGENET1K_V1"
     assert models.cached_torchvision_weights("resnet152") is None
+
+
+# -- downloading into torchvision's cache, from a real HTTP server on 127.0.0.1 --------------------
+MOBILENET = "mobilenet_v2-b0353104.pth"
+OFFICIAL_URL = "https://download.pytorch.org/models/" + MOBILENET
+
+
+class WeightsServer:
+    """``http.server`` on a free loopback port serving ``folder``; ``mode`` "cut" sends half of
+    each file under its full Content-Length, then hangs up (a broken connection)."""
+
+    def __init__(self, folder, mode="serve"):
+        import functools
+        import http.server
+        import threading
+
+        self.requests = []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                server.requests.append(self.path)
+                if mode != "cut":
+                    return super().do_GET()
+                data = open(os.path.join(folder, self.path.lstrip("/")), "rb").read()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
+        )
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/weights/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    """A fresh TORCH_HOME: torchvision's cache as on a new machine."""
+    home = tmp_path / "torch_home"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    checkpoints = home / "hub" / "checkpoints"
+    assert models.torch_hub_checkpoints() == str(checkpoints)
+    assert models.cached_torchvision_weights("mobilenet_v2") is None
+    return checkpoints
+
+
+def serving_folder(tmp_path, content):
+    folder = tmp_path / "served" / "weights"
+    folder.mkdir(parents=True)
+    (folder / MOBILENET).write_bytes(content)
+    return folder.parent
+
+
+def recording_progress():
+    log = {"fractions": [], "texts": []}
+    return log, Progress(on_progress=log["fractions"].append, on_text=log["texts"].append)
+
+
+def test_missing_weights_are_downloaded_checked_and_cached(empty_cache, tmp_path, monkeypatch, mobilenet_weights):
+    real = mobilenet_weights.read_bytes()
+    with WeightsServer(serving_folder(tmp_path, real)) as server:
+        monkeypatch.setenv(models.WEIGHTS_BASE_URL_ENV, server.url)
+        log, progress = recording_progress()
+        ext = models.load_extractor("mobilenet_v2", None, "cpu", input_size=32, progress=progress)
+        assert server.requests == ["/weights/" + MOBILENET]
+        # the second run finds the file in the cache: no second download
+        models.load_extractor("mobilenet_v2", None, "cpu", input_size=32)
+        assert len(server.requests) == 1
+    cached = empty_cache / MOBILENET
+    assert os.listdir(empty_cache) == [MOBILENET]  # no temporary file left beside it
+    assert cached.read_bytes() == real
+    assert ext.weights_path == str(cached) and ext.weights_label == "torchvision:IMAGENET1K_V1"
+    assert ext.weights_sha256 == hashlib.sha256(real).hexdigest() and ext.dims == 1280
+    # progress: a rising fraction up to 1, and lines for the log saying what, from where, how big
+    assert log["fractions"] == sorted(log["fractions"]) and log["fractions"][-1] == 1.0
+    assert len(log["fractions"]) > 10
+    assert any(server.url + MOBILENET in t for t in log["texts"])
+    assert any(f"{len(real) / 1e6:.1f} MB" in t for t in log["texts"])
+    assert "SHA-256 checked" in log["texts"][-1] and str(empty_cache) in log["texts"][-1]
+
+
+def test_a_corrupt_download_is_refused_and_nothing_is_cached(empty_cache, tmp_path, monkeypatch, mobilenet_weights):
+    bad = bytearray(mobilenet_weights.read_bytes())
+    bad[1000] ^= 0xFF  # same size, one byte wrong
+    with WeightsServer(serving_folder(tmp_path, bytes(bad))) as server:
+        monkeypatch.setenv(models.WEIGHTS_BASE_URL_ENV, server.url)
+        with pytest.raises(InputError) as e:
+            models.load_extractor("mobilenet_v2", None, "cpu", input_size=32)
+    assert e.value.parameter == "WEIGHTS"
+    assert "SHA-256" in e.value.message and "expected b0353104" in e.value.message
+    assert "Nothing was saved" in e.value.message
+    assert os.listdir(empty_cache) == []
+
+
+def test_a_cut_connection_leaves_nothing(empty_cache, tmp_path, monkeypatch, mobilenet_weights):
+    with WeightsServer(serving_folder(tmp_path, mobilenet_weights.read_bytes()), mode="cut") as server:
+        monkeypatch.setenv(models.WEIGHTS_BASE_URL_ENV, server.url)
+        with pytest.raises(InputError) as e:
+            models.load_extractor("mobilenet_v2", None, "cpu", input_size=32)
+    assert e.value.parameter == "WEIGHTS" and "download" in e.value.message and "stopped" in e.value.message
+    assert os.listdir(empty_cache) == []
+
+
+def test_a_canceled_download_leaves_nothing(empty_cache, tmp_path, monkeypatch, mobilenet_weights):
+    from tile_embeddings.core.errors import Canceled
+
+    with WeightsServer(serving_folder(tmp_path, mobilenet_weights.read_bytes())) as server:
+        monkeypatch.setenv(models.WEIGHTS_BASE_URL_ENV, server.url)
+        fractions = []
+        progress = Progress(on_progress=fractions.append, is_canceled=lambda: len(fractions) >= 3)
+        with pytest.raises(Canceled):
+            models.load_extractor("mobilenet_v2", None, "cpu", input_size=32, progress=progress)
+    assert 0 < fractions[-1] < 1
+    assert os.listdir(empty_cache) == []
+
+
+def test_offline_says_which_file_to_put_where(empty_cache, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a loopback port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv(models.WEIGHTS_BASE_URL_ENV, f"http://127.0.0.1:{port}")
     with pytest.raises(InputError) as e:
-        models.load_extractor("resnet152", None, "cpu")
-    assert e.value.parameter == "WEIGHTS" and "cache" in e.value.message
+        models.load_extractor("mobilenet_v2", None, "cpu")
+    msg = e.value.message
+    assert e.value.parameter == "WEIGHTS"
+    assert "no ImageNet weights for mobilenet_v2" in msg and "refused" in msg.lower()
+    assert OFFICIAL_URL in msg  # where to get it on a connected machine
+    assert str(empty_cache / MOBILENET) in msg  # and where to put it
+    assert not empty_cache.exists() or os.listdir(empty_cache) == []
+
+
+def test_a_damaged_cached_checkpoint_is_reported(empty_cache, mobilenet_weights):
+    empty_cache.mkdir(parents=True)
+    (empty_cache / MOBILENET).write_bytes(mobilenet_weights.read_bytes()[:-10])
+    with pytest.raises(InputError) as e:
+        models.load_extractor("mobilenet_v2", None, "cpu")
+    assert e.value.parameter == "WEIGHTS" and "is damaged" in e.value.message and "Delete it" in e.value.message
+
+
+def test_download_url_and_hash_prefix(monkeypatch):
+    assert models.hash_prefix(MOBILENET) == "b0353104"
+    assert models.hash_prefix("/x/efficientnet_b0_rwightman-7f5810bc.pth") == "7f5810bc"
+    assert models.hash_prefix("encoder.pt") is None
+    monkeypatch.delenv(models.WEIGHTS_BASE_URL_ENV, raising=False)
+    assert models.download_url(OFFICIAL_URL) == OFFICIAL_URL
+    monkeypatch.setenv(models.WEIGHTS_BASE_URL_ENV, "file:///srv/weights")
+    assert models.download_url(OFFICIAL_URL) == "file:///srv/weights/" + MOBILENET
+    # every model offered in the dialog has a checkpoint name with a hash to check
+    from torchvision.models import get_model_weights
+
+    for name in models.SUPPORTED_MODELS:
+        assert models.hash_prefix(get_model_weights(name).DEFAULT.url), name
 
 
 def test_missing_modules_names_what_to_install():
