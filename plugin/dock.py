@@ -4,7 +4,7 @@ import os
 
 from qgis.core import Qgis, QgsCoordinateTransform, QgsProject, QgsSettings
 from qgis.gui import QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QSize, Qt
+from qgis.PyQt.QtCore import QSize, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QIcon, QPixmap
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -16,19 +16,35 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from .map_tool import TileClickTool
+from .find_all import FindAll
+from .map_tool import ADD_POSITIVE, REPLACE, TileClickTool
 from .similarity_session import SimilaritySession
 
 SETTINGS = "tile_embeddings/dock/"
 ROLE_TILE = Qt.ItemDataRole.UserRole
 TITLE = "Similar Tiles"  # the dock's title is also its menu entry and its name under View > Panels
 HINT = "Click: query tile · Shift-click: add positive · Ctrl-click: add negative · double-click a row to zoom"
+FIND_ALL_HINT = "Find all is on: click a tile = yes · Ctrl-click = no · Y / N marks the proposed tile"
+
+
+class ProposalList(QTreeWidget):
+    """The "check these next" list: Y marks the selected tile yes, N no."""
+
+    marked = pyqtSignal(str, bool)
+
+    def keyPressEvent(self, event):  # noqa: N802
+        item = self.currentItem()
+        if item is not None and event.key() in (Qt.Key.Key_Y, Qt.Key.Key_N):
+            self.marked.emit(item.data(0, ROLE_TILE), event.key() == Qt.Key.Key_Y)
+            return
+        super().keyPressEvent(event)
 
 
 def index_folder_of(path):
@@ -46,6 +62,7 @@ class SimilarityDock(QgsDockWidget):
         self.iface = iface
         self.canvas = iface.mapCanvas()
         self.session = SimilaritySession(self.canvas, QgsProject.instance(), self)
+        self.find_all = FindAll(self.session, self)
         self.tool = TileClickTool(self.canvas)
         self.thumbnails = None
         self._build()
@@ -110,9 +127,9 @@ class SimilarityDock(QgsDockWidget):
         for b in (self.pick, self.heatmap, self.export_button, self.clear_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
-        hint = QLabel(HINT)
-        hint.setWordWrap(True)
-        layout.addWidget(hint)
+        self.hint = QLabel(HINT)
+        self.hint.setWordWrap(True)
+        layout.addWidget(self.hint)
 
         self.tree = QTreeWidget()
         self.tree.setColumnCount(3)
@@ -124,11 +141,68 @@ class SimilarityDock(QgsDockWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        layout.addWidget(self.tree, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.tree, "Look-alikes")
+        self.tabs.addTab(self._build_find_all(), "Find all")
+        layout.addWidget(self.tabs, 1)
         self.status = QLabel("")
         self.status.setWordWrap(True)  # a long message must not widen the dock past the screen
         layout.addWidget(self.status)
         self.setWidget(body)
+
+    def _build_find_all(self):
+        page = QWidget()
+        v = QVBoxLayout(page)
+        row = QHBoxLayout()
+        self.find_all_button = QPushButton("Find all")
+        self.find_all_button.setCheckable(True)
+        self.find_all_button.setToolTip(
+            "Train a classifier on the tiles you labelled (clicked: yes, Ctrl-clicked: no) and show every "
+            "tile's probability and the detections; it retrains after every label.")
+        row.addWidget(self.find_all_button)
+        row.addWidget(QLabel("Threshold"))
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.05, 0.95)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setValue(0.5)
+        self.threshold.setToolTip("Tiles with a probability at or above this are detections.")
+        row.addWidget(self.threshold)
+        v.addLayout(row)
+        self.find_all_info = QLabel("Label a few tiles (click: yes, Ctrl-click: no), then press Find all.")
+        self.find_all_info.setWordWrap(True)
+        v.addWidget(self.find_all_info)
+        v.addWidget(QLabel("Check these next (the tiles whose label would help most):"))
+        self.proposals = ProposalList()
+        self.proposals.setColumnCount(2)
+        self.proposals.setHeaderLabels(["Tile", "Probability"])
+        self.proposals.setIconSize(QSize(48, 48))
+        self.proposals.setRootIsDecorated(False)
+        self.proposals.setToolTip("Select a tile and press Y (yes) or N (no); double-click to zoom to it.")
+        v.addWidget(self.proposals, 1)
+        marks = QHBoxLayout()
+        self.yes_button = QPushButton("Yes (Y)")
+        self.yes_button.setToolTip("The selected tile is of the kind you are looking for.")
+        self.no_button = QPushButton("No (N)")
+        self.no_button.setToolTip("The selected tile is not of the kind you are looking for.")
+        marks.addWidget(self.yes_button)
+        marks.addWidget(self.no_button)
+        v.addLayout(marks)
+        files = QHBoxLayout()
+        self.labels_file = QgsFileWidget()
+        self.labels_file.setStorageMode(QgsFileWidget.StorageMode.SaveFile)
+        self.labels_file.setFilter("GeoPackage (*.gpkg)")
+        self.labels_file.setToolTip("A GeoPackage for the labels (tile id, label 1/0, time, tile polygon): "
+                                    "continue another day, or feed it to 'Classify tiles'.")
+        files.addWidget(self.labels_file, 1)
+        self.save_labels_button = QPushButton("Save labels")
+        self.save_labels_button.setToolTip("Write the labels to the GeoPackage on the left.")
+        self.load_labels_button = QPushButton("Load labels")
+        self.load_labels_button.setToolTip("Read labels from the GeoPackage on the left (replaces the current ones).")
+        files.addWidget(self.save_labels_button)
+        files.addWidget(self.load_labels_button)
+        v.addLayout(files)
+        return page
 
     def _connect(self):
         self.index_file.fileChanged.connect(self._index_from_file)
@@ -140,7 +214,17 @@ class SimilarityDock(QgsDockWidget):
         self.heatmap.toggled.connect(self.session.set_heatmap)
         self.export_button.clicked.connect(self._export)
         self.clear_button.clicked.connect(self.session.clear)
-        self.tool.tileClicked.connect(self.session.handle_click)
+        self.tool.tileClicked.connect(self._tile_clicked)
+        self.find_all_button.toggled.connect(self._find_all_toggled)
+        self.threshold.valueChanged.connect(self._threshold_changed)
+        self.find_all.trained.connect(self._trained)
+        self.find_all.message.connect(self._message)
+        self.proposals.marked.connect(self.find_all.label)
+        self.proposals.itemDoubleClicked.connect(self._zoom_to)
+        self.yes_button.clicked.connect(lambda: self._mark_selected(True))
+        self.no_button.clicked.connect(lambda: self._mark_selected(False))
+        self.save_labels_button.clicked.connect(self._save_labels)
+        self.load_labels_button.clicked.connect(self._load_labels)
         self.tool.deactivated.connect(lambda: self.pick.setChecked(False))
         self.tree.itemDoubleClicked.connect(self._zoom_to)
         self.session.indexOpened.connect(self._index_opened)
@@ -196,7 +280,82 @@ class SimilarityDock(QgsDockWidget):
     def _cleared(self):
         if self.heatmap.isChecked():
             self.heatmap.setChecked(False)
+        if self.find_all_button.isChecked():
+            self.find_all_button.setChecked(False)
         self.status.setText("")
+
+    # -- find all ---------------------------------------------------------------------------------
+    def _tile_clicked(self, point, crs, mode):
+        if self.find_all.active and mode == REPLACE:
+            mode = ADD_POSITIVE  # labelling: a plain click adds a yes, it does not start over
+        self.session.handle_click(point, crs, mode)
+
+    def _find_all_toggled(self, on):
+        self.hint.setText(FIND_ALL_HINT if on else HINT)
+        if on:
+            self.tabs.setCurrentIndex(1)
+        self.find_all.set_active(on)
+        if not on:
+            self.proposals.clear()
+
+    def _threshold_changed(self, value):
+        self.find_all.threshold = float(value)
+        if self.find_all.active:
+            self.find_all.retrain()
+
+    def _trained(self, info):
+        self.proposals.clear()
+        if not info.get("quality") and not info.get("proposals"):
+            self.find_all_info.setText("Label a few tiles (click: yes, Ctrl-click: no), then press Find all.")
+            return
+        s = self.session
+        lines = [f"<b>{info['detections']:,} tiles</b> at p ≥ {self.find_all.threshold:.2f} · "
+                 f"{len(s.positives)} yes, {len(s.negatives)} no · {info['quality']}"]
+        lines += [line for line in info["log"] if line.startswith("no negatives")]
+        self.find_all_info.setText("<br>".join(lines))
+        for tile_id in info["proposals"]:
+            p = self.find_all.probability_of(tile_id)
+            item = QTreeWidgetItem([tile_id, "" if p is None else f"{p:.2f}"])
+            item.setData(0, ROLE_TILE, tile_id)
+            self.proposals.addTopLevelItem(item)
+            if self.thumbnails is not None and s.lookup is not None:
+                self.thumbnails.request(tile_id, s.lookup.geometries[tile_id])
+        if self.proposals.topLevelItemCount():
+            self.proposals.setCurrentItem(self.proposals.topLevelItem(0))
+
+    def _mark_selected(self, yes):
+        item = self.proposals.currentItem()
+        if item is None:
+            self._message("Select a tile in the list first.", Qgis.MessageLevel.Info)
+            return
+        self.find_all.label(item.data(0, ROLE_TILE), yes)
+
+    def _save_labels(self):
+        path = self.labels_file.filePath()
+        if not path:
+            self._message("Choose a GeoPackage for the labels first.", Qgis.MessageLevel.Warning)
+            return
+        if not path.lower().endswith(".gpkg"):
+            path += ".gpkg"
+        try:
+            n = self.find_all.save_labels(path)
+        except Exception as e:
+            self._message(f"Saving labels failed: {e}", Qgis.MessageLevel.Critical)
+            return
+        self._message(f"{n} labels saved to {path}", Qgis.MessageLevel.Success)
+
+    def _load_labels(self):
+        path = self.labels_file.filePath()
+        if not path or not os.path.exists(path):
+            self._message("Choose an existing GeoPackage of labels first.", Qgis.MessageLevel.Warning)
+            return
+        try:
+            positives, negatives, ignored = self.find_all.load_labels(path)
+        except Exception as e:
+            self._message(f"Loading labels failed: {e}", Qgis.MessageLevel.Critical)
+            return
+        extra = f"; {ignored} features outside the index ignored" if ignored else ""
+        self._message(f"{len(positives)} yes and {len(negatives)} no labels loaded{extra}", Qgis.MessageLevel.Info)
 
     def _index_opened(self, info):
         self._save("last_index", info["path"])
@@ -253,10 +412,11 @@ class SimilarityDock(QgsDockWidget):
 
     def _thumbnail(self, tile_id, image):
         icon = QIcon(QPixmap.fromImage(image))
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            if item.data(0, ROLE_TILE) == tile_id:
-                item.setIcon(0, icon)
+        for tree in (self.tree, self.proposals):
+            for i in range(tree.topLevelItemCount()):
+                item = tree.topLevelItem(i)
+                if item.data(0, ROLE_TILE) == tile_id:
+                    item.setIcon(0, icon)
 
     def _zoom_to(self, item, _column=0):
         tile_id = item.data(0, ROLE_TILE)
@@ -290,4 +450,5 @@ class SimilarityDock(QgsDockWidget):
             self.canvas.unsetMapTool(self.tool)
         if self.thumbnails is not None:
             self.thumbnails.cancel()
+        self.find_all.shutdown()
         self.session.shutdown()

@@ -20,6 +20,7 @@ from qgis.core import (
     QgsRendererCategory,
     QgsRendererRange,
     QgsSingleBandPseudoColorRenderer,
+    QgsSingleSymbolRenderer,
     QgsStyle,
     QgsTextFormat,
     QgsVectorLayer,
@@ -33,6 +34,8 @@ GROUP_NAME = "Tile Embeddings"
 RESULTS_NAME = "Similar tiles"
 QUERY_NAME = "Query tiles"
 HEATMAP_NAME = "Similarity heatmap"
+PROBABILITY_NAME = "Find all: probability"
+DETECTIONS_NAME = "Find all: detections"
 
 
 def memory_layer(name, crs_wkt, fields):
@@ -155,6 +158,44 @@ def style_heatmap_raster(layer, scores):
     renderer.setClassificationMax(stops[-1])
     layer.setRenderer(renderer)
     layer.setOpacity(0.65)
+
+
+def style_probability_raster(layer, threshold=0.5):
+    """Probability 0..1: clear where unlikely, deep red where the classifier is sure."""
+    function = QgsColorRampShader(0.0, 1.0, None, Qgis.ShaderInterpolationMethod.Linear)
+    stops = [(0.0, QColor(255, 255, 178, 0)), (max(0.01, threshold - 0.2), QColor(254, 204, 92, 90)),
+             (threshold, QColor(253, 141, 60, 170)), (1.0, QColor(189, 0, 38, 230))]
+    function.setColorRampItemList([QgsColorRampShader.ColorRampItem(v, c, f"{v:.2f}") for v, c in stops])
+    function.setSourceColorRamp(QgsGradientColorRamp(stops[0][1], stops[-1][1]))
+    legend = QgsColorRampLegendNodeSettings()
+    legend.setUseContinuousLegend(True)
+    legend.setMinimumLabel("unlikely (0)")
+    legend.setMaximumLabel("likely (1)")
+    legend.setDirection(QgsColorRampLegendNodeSettings.Direction.MaximumToMinimum)
+    function.setLegendSettings(legend)
+    shader = QgsRasterShader(0.0, 1.0)
+    shader.setRasterShaderFunction(function)
+    renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader)
+    renderer.setClassificationMin(0.0)
+    renderer.setClassificationMax(1.0)
+    layer.setRenderer(renderer)
+
+
+def style_probability_polygons(layer, threshold=0.5):
+    ranges = []
+    bounds = [(0.0, max(0.01, threshold - 0.2), QColor(255, 255, 178, 0), "unlikely"),
+              (max(0.01, threshold - 0.2), threshold, QColor(254, 204, 92, 110), "uncertain"),
+              (threshold, 1.0, QColor(189, 0, 38, 200), "likely")]
+    for lo, hi, color, label in bounds:
+        symbol = QgsFillSymbol.createSimple({"color": color.name(QColor.NameFormat.HexArgb), "outline_style": "no"})
+        ranges.append(QgsRendererRange(lo, hi, symbol, f"{label} ({lo:.2f}-{hi:.2f})"))
+    layer.setRenderer(QgsGraduatedSymbolRenderer("probability", ranges))
+
+
+def style_detections(layer, threshold=0.5):
+    symbol = _outline("#ff6d00", 0.8, 0)
+    layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+    layer.setName(f"{DETECTIONS_NAME} (p ≥ {threshold:.2f})")
 
 
 def style_heatmap(layer):
@@ -318,10 +359,10 @@ class ResultLayers:
 
         if self._heatmap_dir is None:
             self._heatmap_dir = tempfile.mkdtemp(prefix="tile-embeddings-heatmap-")
-        path = os.path.join(self._heatmap_dir, f"heatmap_{len(self._heatmap_files)}.tif")
+        path = os.path.join(self._heatmap_dir, f"grid_{len(self._heatmap_files)}.tif")
         self._heatmap_files.append(path)
-        # the layer reads the newest file; older ones are no longer open
-        for old in self._heatmap_files[:-2]:
+        # each layer reads its newest file (the heatmap's and the probability's); older ones are closed
+        for old in self._heatmap_files[:-4]:
             try:
                 os.remove(old)
             except OSError:
@@ -329,22 +370,69 @@ class ResultLayers:
         return path
 
     def _show_heatmap_raster(self, crs_wkt, grid, scores):
+        return self._show_grid_raster(HEATMAP_NAME, crs_wkt, grid, scores, lambda lyr: style_heatmap_raster(lyr, scores))
+
+    def _show_grid_raster(self, name, crs_wkt, grid, values, style):
+        """A one-cell-per-tile raster layer ``name`` showing ``values``, reusing the layer (and its
+        place in the legend) when it is there already."""
         from ..core.tile_grid import write_grid_raster
 
-        path = write_grid_raster(self._next_heatmap_file(), grid, scores, crs_wkt)
-        layer = self.layer(HEATMAP_NAME)
+        path = write_grid_raster(self._next_heatmap_file(), grid, values, crs_wkt)
+        layer = self.layer(name)
         if layer is not None and not isinstance(layer, QgsRasterLayer):
-            self.hide_heatmap()
+            self._remove(name)
             layer = None
         if layer is None:
-            layer = QgsRasterLayer(path, HEATMAP_NAME, "gdal")
-            style_heatmap_raster(layer, scores)
-            self._add(HEATMAP_NAME, layer, bottom=True)
+            layer = QgsRasterLayer(path, name, "gdal")
+            style(layer)
+            self._add(name, layer, bottom=True)
         else:
-            layer.setDataSource(path, HEATMAP_NAME, "gdal", QgsDataProvider.ProviderOptions())
-            style_heatmap_raster(layer, scores)
+            layer.setDataSource(path, name, "gdal", QgsDataProvider.ProviderOptions())
+            style(layer)
             layer.triggerRepaint()
         return layer
 
     def hide_heatmap(self):
         self._remove(HEATMAP_NAME)
+
+    # -- find all -----------------------------------------------------------------------------
+    def show_find_all(self, crs_wkt, geometries, ids, probabilities, detected, grid=None, threshold=0.5):
+        """Every tile's probability (a raster on a tile grid, else polygons) and the detections
+        ((tile id, probability) of the tiles at or above ``threshold``) outlined above it."""
+        if grid is not None:
+            self._show_grid_raster(PROBABILITY_NAME, crs_wkt, grid, probabilities,
+                                   lambda lyr: style_probability_raster(lyr, threshold))
+        else:
+            layer = self.layer(PROBABILITY_NAME)
+            if layer is not None and not isinstance(layer, QgsVectorLayer):
+                self._remove(PROBABILITY_NAME)
+                layer = None
+            if layer is None:
+                layer = memory_layer(PROBABILITY_NAME, crs_wkt, [("tile_id", QMetaType.Type.QString),
+                                                                 ("probability", QMetaType.Type.Double)])
+                self._add(PROBABILITY_NAME, layer, bottom=True)
+            style_probability_polygons(layer, threshold)
+            features = []
+            for tile_id, p in zip(ids, probabilities):
+                f = QgsFeature(layer.fields())
+                f.setGeometry(geometries[tile_id])
+                f.setAttributes([tile_id, float(p)])
+                features.append(f)
+            self._replace_features(layer, features)
+        layer = self.layer(DETECTIONS_NAME)
+        if layer is None:
+            layer = memory_layer(DETECTIONS_NAME, crs_wkt, [("tile_id", QMetaType.Type.QString),
+                                                            ("probability", QMetaType.Type.Double)])
+            self._add(DETECTIONS_NAME, layer)
+        style_detections(layer, threshold)
+        features = []
+        for tile_id, p in detected:
+            f = QgsFeature(layer.fields())
+            f.setGeometry(geometries[tile_id])
+            f.setAttributes([tile_id, float(p)])
+            features.append(f)
+        self._replace_features(layer, features)
+
+    def hide_find_all(self):
+        self._remove(PROBABILITY_NAME)
+        self._remove(DETECTIONS_NAME)

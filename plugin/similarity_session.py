@@ -224,7 +224,7 @@ class SimilaritySession(QObject):
         self.message.emit("Add at least one positive tile (plain click or Shift-click).", Qgis.MessageLevel.Info)
         self._drop_results()
         self.resultsChanged.emit()
-        self._refresh_canvas()
+        self.refresh_canvas()
 
     def _drop_results(self):
         """Forget the results of an older query set: cancel its search, empty list and layers."""
@@ -242,7 +242,7 @@ class SimilaritySession(QObject):
         self.generation += 1  # a result still on its way is ignored
         self.task = None
 
-    def _refresh_canvas(self):
+    def refresh_canvas(self):
         if self.canvas is not None:
             self.canvas.refresh()
 
@@ -326,7 +326,7 @@ class SimilaritySession(QObject):
         self.heatmap = bool(on)
         if not self.heatmap:
             self.layers.hide_heatmap()
-            self._refresh_canvas()
+            self.refresh_canvas()
         elif self.positives:
             self._t_click = time.perf_counter()  # timed from the button press to the heatmap drawn
             self.search()
@@ -379,4 +379,4 @@ class SimilaritySession(QObject):
         self.queryChanged.emit()
         self.resultsChanged.emit()
         self.cleared.emit()
-        self._refresh_canvas()
+        self.refresh_canvas()

@@ -283,6 +283,58 @@ def scenario():
     yield 1.5
     yield Until(lambda: not canvas.isDrawing(), 20, "canvas redrawn")
     RESULT["canvas_after_refresh"] = canvas_image("after_refresh")
+
+    # 10. Find all: label with clicks, press Find all, mark a proposed tile with the Y key, retrain
+    fa = dock.find_all
+    trained, timed = [], []
+    fa.timed.connect(timed.append)
+    fa.trained.connect(lambda info: trained.append(info) if info.get("proposals") or info.get("quality") else None)
+    c = CFG["tile_c"]
+    click_map(tile_centre(a))
+    click_map(tile_centre(c), "shift")
+    click_map(tile_centre(b), "ctrl")
+    yield Until(lambda: len(dock.session.positives) == 2 and dock.session.negatives == [b], 20, "three labels")
+    tab_bar = dock.tabs.tabBar()
+    rect = tab_bar.tabRect(1)
+    x, y = screen_point(tab_bar, rect.center().x(), rect.center().y())
+    xdo("mousemove", x, y, "sleep", "0.15", "click", "1")
+    yield Until(lambda: dock.tabs.currentIndex() == 1, 10, "Find all tab shown")
+    click_widget(dock.find_all_button)
+    yield Until(lambda: trained and timed and not fa.busy(), 60, "first training drawn")
+    yield 1.0
+    layers = session_state()["layers"]
+    first = trained[-1]
+    RESULT["find_all"] = {"trained": dict(first), "layers": layers, "labels": session_state(),
+                          "ms": timed[-1],
+                          "thumbnails": sum(1 for i in range(dock.proposals.topLevelItemCount())
+                                            if not dock.proposals.topLevelItem(i).icon(0).isNull())}
+    proposed = dock.proposals.topLevelItem(0)
+    RESULT["find_all"]["proposed"] = proposed.data(0, 256)
+    rect = dock.proposals.visualItemRect(proposed)
+    x, y = screen_point(dock.proposals.viewport(), rect.center().x(), rect.center().y())
+    n_trained, n_timed = len(trained), len(timed)
+    xdo("mousemove", x, y, "sleep", "0.15", "click", "1", "sleep", "0.2", "key", "y")
+    yield Until(lambda: len(trained) > n_trained and len(timed) > n_timed and not fa.busy(), 60,
+                "retrained and drawn after Y")
+    RESULT["find_all"]["after_yes"] = {"positives": list(dock.session.positives),
+                                       "proposals": list(trained[-1]["proposals"]), "ms": timed[-1]}
+    RESULT["find_all_screenshot_saved"] = window.grab().save(CFG["find_all_screenshot"], "PNG")
+
+    # 11. save the labels, clear everything, load them back
+    edit = dock.labels_file.lineEdit()
+    click_widget(edit)
+    xdo("type", "--delay", "2", CFG["labels"])
+    yield Until(lambda: dock.labels_file.filePath() == CFG["labels"], 20, "labels path typed")
+    click_widget(dock.save_labels_button)
+    yield Until(lambda: os.path.exists(CFG["labels"]), 20, "labels saved")
+    saved = (list(dock.session.positives), list(dock.session.negatives))
+    click_widget(dock.clear_button)
+    yield Until(lambda: not dock.session.positives and not dock.find_all_button.isChecked(), 20, "cleared")
+    RESULT["find_all"]["after_clear"] = session_state()
+    click_widget(dock.load_labels_button)
+    yield Until(lambda: dock.session.positives, 20, "labels loaded")
+    RESULT["find_all"]["saved"] = saved
+    RESULT["find_all"]["loaded"] = (list(dock.session.positives), list(dock.session.negatives))
     RESULT["steps"].append("done")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qgis.core import QgsProject, QgsRasterLayer
+from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis_fixtures import install_packaged_plugin, run_qgis_desktop
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,14 +61,16 @@ def walkthrough(tmp_path_factory, neon_index, neon_osbs, artifacts_dir):
 
     index = open_index(str(neon_index))
     n = len(index.ids)
-    tile_a, tile_b = index.ids[n // 2], index.ids[n // 2 + 3]
+    tile_a, tile_b, tile_c = index.ids[n // 2], index.ids[n // 2 + 3], index.ids[n // 2 - 7]
     outdir = tmp / "out"
     outdir.mkdir()
     config = tmp / "config.json"
     result_file = tmp / "result.json"
     config.write_text(json.dumps({
         "project": str(project_path), "index": str(neon_index), "not_index": str(not_index),
-        "corrupt_index": str(damaged), "tile_a": tile_a, "tile_b": tile_b, "outdir": str(outdir),
+        "corrupt_index": str(damaged), "tile_a": tile_a, "tile_b": tile_b, "tile_c": tile_c,
+        "outdir": str(outdir), "labels": str(tmp / "labels.gpkg"),
+        "find_all_screenshot": str(artifacts_dir / "dock_find_all_screenshot.png"),
         "screenshot": str(artifacts_dir / "dock_screenshot.png"),
         "heatmap_screenshot": str(artifacts_dir / "dock_heatmap_screenshot.png"),
         "result": str(result_file), "timeout_s": 240}))
@@ -77,7 +79,7 @@ def walkthrough(tmp_path_factory, neon_index, neon_osbs, artifacts_dir):
     assert result_file.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(result_file.read_text())
     assert "error" not in result, result.get("error")
-    result.update(index=index, tile_a=tile_a, tile_b=tile_b)
+    result.update(index=index, tile_a=tile_a, tile_b=tile_b, tile_c=tile_c, labels=tmp / "labels.gpkg")
     return result
 
 
@@ -172,3 +174,24 @@ def test_clear_removes_everything_from_the_map_at_once(walkthrough):
     redrawn = np.asarray(Image.open(walkthrough["canvas_after_refresh"]).convert("RGB"), dtype=np.float32)
     assert shown.shape == redrawn.shape
     assert np.abs(shown - redrawn).mean() < 1.0, "the canvas still showed cleared layers before a refresh"
+
+
+def test_find_all_loop_label_train_mark_retrain_save_reload(walkthrough, capsys):
+    w, fa = walkthrough, walkthrough["find_all"]
+    assert fa["labels"]["positives"] == [w["tile_a"], w["tile_c"]] and fa["labels"]["negatives"] == [w["tile_b"]]
+    assert "Find all: probability" in fa["layers"]
+    assert any(name.startswith("Find all: detections") for name in fa["layers"])
+    assert fa["trained"]["proposals"] and fa["thumbnails"] > 0
+    assert not set(fa["trained"]["proposals"]) & {w["tile_a"], w["tile_b"], w["tile_c"]}
+    # the Y key on the selected proposal labelled it yes, and the classifier retrained without it
+    assert fa["proposed"] == fa["trained"]["proposals"][0]
+    assert fa["after_yes"]["positives"] == [w["tile_a"], w["tile_c"], fa["proposed"]]
+    assert fa["proposed"] not in fa["after_yes"]["proposals"]
+    # saved, cleared (Find all released, its layers gone), loaded back
+    assert not any(name.startswith("Find all") for name in fa["after_clear"]["layers"])
+    assert fa["loaded"] == fa["saved"] and fa["saved"][0] == fa["after_yes"]["positives"]
+    layer = QgsVectorLayer(str(w["labels"]) + "|layername=labels", "labels", "ogr")
+    assert layer.featureCount() == 4
+    with capsys.disabled():
+        print(f"\n[desktop dock] find all: press -> drawn {fa['ms']:.0f} ms, Y -> retrained and drawn "
+              f"{fa['after_yes']['ms']:.0f} ms, on {len(w['index'].ids)} tiles")
