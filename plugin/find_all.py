@@ -15,7 +15,6 @@ from qgis.core import (
     QgsApplication,
     QgsCoordinateTransform,
     QgsFeature,
-    QgsProject,
     QgsTask,
     QgsVectorFileWriter,
     QgsVectorLayer,

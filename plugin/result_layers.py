@@ -370,7 +370,8 @@ class ResultLayers:
         return path
 
     def _show_heatmap_raster(self, crs_wkt, grid, scores):
-        return self._show_grid_raster(HEATMAP_NAME, crs_wkt, grid, scores, lambda lyr: style_heatmap_raster(lyr, scores))
+        return self._show_grid_raster(HEATMAP_NAME, crs_wkt, grid, scores,
+                                      lambda lyr: style_heatmap_raster(lyr, scores))
 
     def _show_grid_raster(self, name, crs_wkt, grid, values, style):
         """A one-cell-per-tile raster layer ``name`` showing ``values``, reusing the layer (and its
