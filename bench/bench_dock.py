@@ -117,14 +117,27 @@ def main():
     # find all: label -> retrained, every tile scored, layers drawn (the dock's loop)
     from tile_embeddings.plugin.find_all import FindAll
 
+    # a person after one kind of tile (cluster 0 of the synthetic index: 1/8 of the tiles) labels
+    # 3 yes and 3 no, presses Find all, then answers Y/N for the first proposed tile, 10 times
+    import numpy as np
+
+    rng = np.random.default_rng(1)  # make_synthetic_index(seed=1) draws its cluster labels so
+    rng.normal(size=(8, DIMS))
+    truth = rng.integers(0, 8, size=ROWS * COLS) == 0
+    ids = session.index.ids
+    yes = [ids[i] for i in np.flatnonzero(truth)[:3]]
+    no = [ids[i] for i in np.flatnonzero(~truth)[:3]]
     find_all = FindAll(session)
-    session.set_query([f"syn_r{r}_c{c}" for r, c in clicks[:3]], [f"syn_r{r}_c{c}" for r, c in clicks[3:6]])
+    session.set_query(yes, no)
+    session.wait()
     find_all.set_active(True)
     first_train = wait_trained(app, find_all, canvas)
     retrain = []
-    for r, c in clicks[6:16]:
-        find_all.label(f"syn_r{r}_c{c}", bool((r + c) % 2))
+    for _ in range(10):
+        tile = find_all.proposals[0]
+        find_all.label(tile, bool(truth[session.index.row_of(tile)]))
         retrain.append(wait_trained(app, find_all, canvas))
+    detected = int((find_all.probabilities >= 0.5).sum())
     find_all.set_active(False)
 
     p50 = statistics.median(timings)
@@ -142,7 +155,8 @@ def main():
     print(f"  click -> results + heatmap drawn: p50 {statistics.median(heat_clicks):.0f} ms, "
           f"max {max(heat_clicks):.0f} ms")
     r50, rmax = statistics.median(retrain), max(retrain)
-    print(f"  find all: first training (imports, 3+3 labels) {first_train:.0f} ms; a label -> retrained and drawn: "
+    print(f"  find all ({detected:,} tiles detected, {int(truth.sum()):,} true): first training (imports, 3+3 labels) "
+          f"{first_train:.0f} ms; a label -> retrained and drawn: "
           f"p50 {r50:.0f} ms, max {rmax:.0f} ms   (goal < 300 ms: {'MET' if r50 < 300 else 'NOT MET'}, "
           f"p50/goal = {r50 / 300:.2f})")
     session.clear()

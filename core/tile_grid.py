@@ -88,3 +88,95 @@ def write_grid_raster(path, grid, values, crs_wkt):
     band.FlushCache()
     ds = None
     return path
+
+
+def label_cells(mask):
+    """Connected regions (4-neighbours) of a boolean grid: (labels int32 array, count); 0 = none."""
+    mask = np.asarray(mask, dtype=bool)
+    try:
+        from scipy import ndimage
+    except ImportError:  # QGIS without scipy: union-find over the cells
+        return _label_cells_plain(mask)
+    labels, count = ndimage.label(mask)
+    return labels.astype(np.int32), int(count)
+
+
+def _label_cells_plain(mask):
+    h, w = mask.shape
+    parent = np.arange(h * w)
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    cells = np.flatnonzero(mask.ravel())
+    for i in cells:
+        r, c = divmod(int(i), w)
+        for j in ((i - 1) if c and mask[r, c - 1] else -1, (i - w) if r and mask[r - 1, c] else -1):
+            if j >= 0:
+                a, b = root(i), root(j)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    labels = np.zeros(h * w, dtype=np.int32)
+    roots = {}
+    for i in cells:
+        labels[i] = roots.setdefault(root(int(i)), len(roots) + 1)
+    return labels.reshape(h, w), len(roots)
+
+
+def grid_regions(grid, values, mask, crs_wkt="", max_regions=None):
+    """Touching cells of ``grid`` where ``mask`` (one bool per tile, index order) is set, dissolved.
+
+    Returns a list of dicts ``{"wkb", "cells", "max", "mean", "area"}`` (polygon WKB in the grid's
+    CRS; statistics of ``values`` over the region's tiles), largest region first. One polygonize
+    call on the grid: milliseconds for 100k tiles, where dissolving tile polygons takes seconds.
+    With more than ``max_regions`` regions (a scatter of single tiles) it returns None at once:
+    the caller shows the cells instead of polygons.
+    """
+    from osgeo import gdal, ogr, osr
+
+    values = np.asarray(values, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    cells = np.zeros((grid.height, grid.width), dtype=bool)
+    cells[grid.cell_row[mask], grid.cell_col[mask]] = True
+    labels, count = label_cells(cells)
+    if count == 0:
+        return []
+    if max_regions is not None and count > max_regions:
+        return None
+    tile_labels = labels[grid.cell_row, grid.cell_col]
+    sel = tile_labels > 0
+    n = np.bincount(tile_labels[sel], minlength=count + 1)
+    total = np.bincount(tile_labels[sel], weights=values[sel], minlength=count + 1)
+    peak = np.full(count + 1, -np.inf)
+    np.maximum.at(peak, tile_labels[sel], values[sel])
+    mem = gdal.GetDriverByName("MEM").Create("", grid.width, grid.height, 1, gdal.GDT_Int32)
+    mem.SetGeoTransform(grid.geotransform)
+    band = mem.GetRasterBand(1)
+    band.WriteArray(labels)
+    srs = None
+    if crs_wkt:
+        srs = osr.SpatialReference()
+        srs.ImportFromWkt(crs_wkt)
+    vector = ogr.GetDriverByName("Memory").CreateDataSource("")
+    layer = vector.CreateLayer("regions", srs, ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("region", ogr.OFTInteger))
+    gdal.Polygonize(band, band, layer, 0, [], callback=None)  # the band is its own mask: 0 = none
+    parts = {}
+    for feature in layer:
+        parts.setdefault(feature.GetField(0), []).append(feature.GetGeometryRef().Clone())
+    regions = []
+    for region, geoms in parts.items():
+        if len(geoms) == 1:
+            geom = geoms[0]
+        else:  # a region that touches itself only at a corner comes back in pieces
+            geom = ogr.Geometry(ogr.wkbMultiPolygon)
+            for g in geoms:
+                geom.AddGeometry(g)
+        regions.append({"wkb": bytes(geom.ExportToIsoWkb()), "cells": int(n[region]),
+                        "max": float(peak[region]), "mean": float(total[region] / n[region]),
+                        "area": float(geom.GetArea())})
+    regions.sort(key=lambda r: -r["cells"])
+    return regions

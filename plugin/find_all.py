@@ -26,13 +26,14 @@ from .search_task import call_back
 
 LABELS_LAYER = "labels"
 PROPOSALS = 10
+MAX_REGIONS = 2000  # more detection regions than this are drawn as cells (a raster), not polygons
 
 
 class FindAllTask(QgsTask):
     """Train on the labels, score every tile, propose the next tiles to label."""
 
     def __init__(self, index, positives, negatives, centers, generation, on_done, threshold=0.5,
-                 proposals=PROPOSALS):
+                 proposals=PROPOSALS, grid=None):
         super().__init__("Tile Embeddings: find all", QgsTask.Flag.CanCancel)
         self.index = index
         self.positives = list(positives)
@@ -45,6 +46,9 @@ class FindAllTask(QgsTask):
         self.classifier = None
         self.probabilities = None
         self.proposals = []
+        self.grid = grid
+        self.regions = None  # detections dissolved on the tile grid; None: drawn per tile (or as cells)
+        self.detected = 0
         self.error = None
         self.seconds = 0.0
 
@@ -64,6 +68,13 @@ class FindAllTask(QgsTask):
             self.proposals = core_classifier.propose(self.index, self.classifier, self.probabilities,
                                                      n=self.n_proposals, labelled=labelled,
                                                      centers=self.centers, threshold=self.threshold)
+            mask = self.probabilities >= self.threshold
+            self.detected = int(mask.sum())
+            if self.grid is not None:
+                from ..core.tile_grid import grid_regions
+
+                self.regions = grid_regions(self.grid, self.probabilities, mask, self.index.crs_wkt,
+                                            max_regions=MAX_REGIONS)
         except Exception as e:  # reported in the dock, never a traceback dialog
             self.error = e
             return False
@@ -182,7 +193,7 @@ class FindAll(QObject):
         if self._centers is None:
             self._centers = self._tile_centers()
         self.task = FindAllTask(s.index, s.positives, s.negatives, self._centers, self.generation,
-                                self._done, self.threshold)
+                                self._done, self.threshold, grid=getattr(s.lookup, "grid", None))
         QgsApplication.taskManager().addTask(self.task)
         return True
 
@@ -207,13 +218,20 @@ class FindAll(QObject):
             return
         self.classifier, self.probabilities, self.proposals = task.classifier, task.probabilities, task.proposals
         s = self.session
-        detected = [(s.index.ids[r], float(self.probabilities[r]))
-                    for r in (self.probabilities >= self.threshold).nonzero()[0]]
+        if task.regions is not None:
+            detected = task.regions
+        elif task.grid is not None:  # too scattered for polygons: the detected cells, as a raster
+            detected = None
+        else:
+            detected = [(s.index.ids[r], float(self.probabilities[r]))
+                        for r in (self.probabilities >= self.threshold).nonzero()[0]]
         if self.active:
             s.layers.show_find_all(s.index.crs_wkt, s.lookup.geometries, s.index.ids, self.probabilities,
-                                   detected, getattr(s.lookup, "grid", None), self.threshold)
+                                   detected, task.grid, self.threshold)
         info = {"quality": self.classifier.quality.get("text", ""), "log": list(self.classifier.log),
-                "detections": len(detected), "proposals": list(self.proposals), "ms": task.seconds * 1000.0}
+                "detections": task.detected, "regions": len(detected) if detected is not None else None,
+                "proposals": list(self.proposals),
+                "ms": task.seconds * 1000.0}
         self.trained.emit(info)
         self._time_drawing()
 

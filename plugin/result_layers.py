@@ -1,5 +1,6 @@
 """The map side of a similarity session: query, results and heatmap layers and their styles."""
 
+import numpy as np
 from qgis.core import (
     Qgis,
     QgsCategorizedSymbolRenderer,
@@ -11,6 +12,7 @@ from qgis.core import (
     QgsFeature,
     QgsField,
     QgsFillSymbol,
+    QgsGeometry,
     QgsGradientColorRamp,
     QgsGraduatedSymbolRenderer,
     QgsPalLayerSettings,
@@ -29,6 +31,8 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QMetaType
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import QApplication
+
+from ..core.tile_grid import NODATA
 
 GROUP_NAME = "Tile Embeddings"
 RESULTS_NAME = "Similar tiles"
@@ -195,6 +199,18 @@ def style_probability_polygons(layer, threshold=0.5):
 def style_detections(layer, threshold=0.5):
     symbol = _outline("#ff6d00", 0.8, 0)
     layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+    layer.setName(f"{DETECTIONS_NAME} (p ≥ {threshold:.2f})")
+
+
+def style_detection_cells(layer, threshold=0.5):
+    """Detected cells filled orange: many scattered detections, drawn at raster speed."""
+    function = QgsColorRampShader(0.0, 1.0, None, Qgis.ShaderInterpolationMethod.Discrete)
+    color = QColor(255, 109, 0, 200)
+    label = f"detected (p ≥ {threshold:.2f})"
+    function.setColorRampItemList([QgsColorRampShader.ColorRampItem(1.0, color, label)])
+    shader = QgsRasterShader(0.0, 1.0)
+    shader.setRasterShaderFunction(function)
+    layer.setRenderer(QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader))
     layer.setName(f"{DETECTIONS_NAME} (p ≥ {threshold:.2f})")
 
 
@@ -399,7 +415,8 @@ class ResultLayers:
     # -- find all -----------------------------------------------------------------------------
     def show_find_all(self, crs_wkt, geometries, ids, probabilities, detected, grid=None, threshold=0.5):
         """Every tile's probability (a raster on a tile grid, else polygons) and the detections
-        ((tile id, probability) of the tiles at or above ``threshold``) outlined above it."""
+        outlined above it: ``detected`` holds regions of touching tiles (dicts from
+        ``core.tile_grid.grid_regions``) or (tile id, probability) pairs, one per tile."""
         if grid is not None:
             self._show_grid_raster(PROBABILITY_NAME, crs_wkt, grid, probabilities,
                                    lambda lyr: style_probability_raster(lyr, threshold))
@@ -420,19 +437,47 @@ class ResultLayers:
                 f.setAttributes([tile_id, float(p)])
                 features.append(f)
             self._replace_features(layer, features)
+        if detected is None:  # as cells of the tile grid
+            mask = np.where(np.asarray(probabilities) >= threshold, 1.0, NODATA).astype(np.float32)
+            self._show_grid_raster(DETECTIONS_NAME, crs_wkt, grid, mask,
+                                   lambda lyr: style_detection_cells(lyr, threshold))
+            self._move_to_top(DETECTIONS_NAME)
+            return
         layer = self.layer(DETECTIONS_NAME)
+        if layer is not None and not isinstance(layer, QgsVectorLayer):
+            self._remove(DETECTIONS_NAME)
+            layer = None
+        fields = [("tile_id", QMetaType.Type.QString), ("probability", QMetaType.Type.Double),
+                  ("tile_count", QMetaType.Type.Int), ("mean_probability", QMetaType.Type.Double),
+                  ("area", QMetaType.Type.Double)]
         if layer is None:
-            layer = memory_layer(DETECTIONS_NAME, crs_wkt, [("tile_id", QMetaType.Type.QString),
-                                                            ("probability", QMetaType.Type.Double)])
+            layer = memory_layer(DETECTIONS_NAME, crs_wkt, fields)
             self._add(DETECTIONS_NAME, layer)
         style_detections(layer, threshold)
         features = []
-        for tile_id, p in detected:
+        for item in detected:
             f = QgsFeature(layer.fields())
-            f.setGeometry(geometries[tile_id])
-            f.setAttributes([tile_id, float(p)])
+            if isinstance(item, dict):  # a region of touching tiles, dissolved on the tile grid
+                geom = QgsGeometry()
+                geom.fromWkb(item["wkb"])
+                f.setGeometry(geom)
+                f.setAttributes([None, item["max"], item["cells"], item["mean"], item["area"]])
+            else:
+                tile_id, p = item
+                geom = geometries[tile_id]
+                f.setGeometry(geom)
+                f.setAttributes([tile_id, float(p), 1, float(p), geom.area()])
             features.append(f)
         self._replace_features(layer, features)
+
+    def _move_to_top(self, name):
+        layer = self.layer(name)
+        group = self._group()
+        node = group.findLayer(layer.id())
+        if node is not None and group.children() and group.children()[0] is not node:
+            clone = node.clone()
+            group.insertChildNode(0, clone)
+            group.removeChildNode(node)
 
     def hide_find_all(self):
         self._remove(PROBABILITY_NAME)

@@ -75,7 +75,19 @@ def test_find_all_trains_on_clicked_tiles_and_maps_every_tile(setup):
     probability = session.layers.layer("Find all: probability")
     assert probability is not None and probability.type() == Qgis.LayerType.Raster
     detections = session.layers.layer("Find all: detections")
-    assert detections.featureCount() == int((p >= 0.5).sum()) == trained[-1]["detections"]
+    # touching detected tiles are dissolved into regions that cover exactly the detected tiles
+    assert trained[-1]["detections"] == int((p >= 0.5).sum())
+    assert detections.featureCount() == trained[-1]["regions"] > 0
+    feats = list(detections.getFeatures())
+    assert sum(f["tile_count"] for f in feats) == trained[-1]["detections"]
+    for f in feats:
+        assert f["probability"] >= f["mean_probability"] >= 0.5
+    from qgis.core import QgsGeometry
+
+    covered = QgsGeometry.unaryUnion([f.geometry() for f in feats])
+    for r in range(ROWS * COLS):
+        centre = QgsGeometry.fromPointXY(QgsPointXY(*tile_centre(r // COLS, r % COLS)))
+        assert covered.contains(centre) == bool(p[r] >= 0.5)
     proposals = trained[-1]["proposals"]
     assert proposals and not set(proposals) & set(yes + no)
     # marking a proposal retrains with it as a label
@@ -146,3 +158,25 @@ def test_labels_from_points_pick_the_tile_under_each(setup, tmp_path):
     QgsVectorFileWriter.writeAsVectorFormatV3(layer, out, QgsProject.instance().transformContext(), options)
     positives, negatives, ignored = find_all.load_labels(out)
     assert positives == ["syn_r1_c1"] and negatives == ["syn_r5_c6"] and ignored == 1
+
+
+def test_scattered_detections_are_drawn_as_cells(setup, monkeypatch):
+    from osgeo import gdal
+
+    from tile_embeddings.plugin import find_all as find_all_module
+
+    monkeypatch.setattr(find_all_module, "MAX_REGIONS", 0)  # any region count is "too many"
+    session, find_all, clusters, _ = setup
+    for t in tiles_of(clusters, 2, 4):
+        click(session, t, "positive")
+    for t in tiles_of(clusters, 0, 3):
+        click(session, t, "negative")
+    find_all.set_active(True)
+    assert wait(find_all, session)
+    layer = session.layers.layer("Find all: detections")
+    assert layer.type() == Qgis.LayerType.Raster and layer.name().startswith("Find all: detections (p ≥ 0.50)")
+    cells = gdal.Open(layer.source()).ReadAsArray()
+    p = find_all.probabilities
+    assert int((cells == 1).sum()) == int((p >= 0.5).sum()) > 0
+    group = QgsProject.instance().layerTreeRoot().findGroup("Tile Embeddings")
+    assert group.children()[0].layerId() == layer.id()  # above the probability layer

@@ -80,3 +80,39 @@ def test_written_raster_is_georeferenced(tmp_path):
     assert ds.GetGeoTransform() == pytest.approx(grid.geotransform)
     assert ds.GetRasterBand(1).GetNoDataValue() == NODATA
     np.testing.assert_allclose(ds.ReadAsArray().ravel(), values)
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_grid_regions_dissolve_touching_cells_with_their_statistics(plain, monkeypatch):
+    import builtins
+
+    if plain:  # no scipy: the plain union-find labels the same regions
+        real_import = builtins.__import__
+
+        def no_scipy(name, *args, **kwargs):
+            if name.startswith("scipy"):
+                raise ImportError(name)
+            return real_import(name, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "__import__", no_scipy)
+    from tile_embeddings.core.tile_grid import grid_regions
+
+    r, c, x, y = grid_tiles(6, 8)  # 25.6 m cells
+    values = np.zeros(48)
+    mask = np.zeros(48, bool)
+    block = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 2)]  # 5 touching cells
+    single = [(5, 7)]
+    for k, (rr, cc) in enumerate(block + single):
+        mask[rr * 8 + cc] = True
+        values[rr * 8 + cc] = 0.5 + 0.1 * k
+    regions = grid_regions(fit_tile_grid(r, c, x, y), values, mask)
+    assert [reg["cells"] for reg in regions] == [5, 1]
+    assert regions[0]["area"] == pytest.approx(5 * 25.6 ** 2)
+    assert regions[0]["max"] == pytest.approx(0.9) and regions[0]["mean"] == pytest.approx(0.7)
+    assert regions[1]["max"] == pytest.approx(1.0)
+    from osgeo import ogr
+
+    geom = ogr.CreateGeometryFromWkb(regions[1]["wkb"])
+    cx, cy = tile_centre_xy = x[5 * 8 + 7], y[5 * 8 + 7]
+    assert geom.Contains(ogr.CreateGeometryFromWkt(f"POINT ({cx} {cy})")), tile_centre_xy
+    assert grid_regions(fit_tile_grid(r, c, x, y), values, np.zeros(48, bool)) == []
