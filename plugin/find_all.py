@@ -199,13 +199,7 @@ class FindAll(QObject):
 
     def _tile_centers(self):
         """Tile centres in index order (the proposals are spread over the map), from the lookup."""
-        import numpy as np
-
-        lookup = self.session.lookup
-        fields = getattr(lookup, "grid_fields", None)
-        if not fields or lookup.ids != list(self.session.index.ids):
-            return None
-        return np.asarray([(f[2], f[3]) for f in fields], dtype=np.float64)
+        return self.session.lookup.centers(self.session.index.ids)
 
     def _done(self, task, ok):
         if task.generation != self.generation or not self.session.alive():

@@ -1,6 +1,40 @@
-"""Which tile is under a map click: tile footprints from an index, in a spatial index."""
+"""Which tile is under a map click: tile footprints from an index, read as columns.
 
+Opening an index must stay fast at a million tiles: the footprints are kept as WKB (one bytes
+object per tile, straight from GDAL's Arrow stream) and become QgsGeometry objects only for the
+tiles that are shown (query, results, detections). A click finds its tile by arithmetic on the tile
+grid; tiles that form no grid get an R-tree.
+"""
+
+import numpy as np
 from qgis.core import QgsGeometry, QgsPointXY, QgsRectangle, QgsSpatialIndex
+
+GRID_FIELDS = ("row", "col", "center_x", "center_y")
+
+
+class TileGeometries:
+    """A read-only mapping tile id -> QgsGeometry, made on demand from the stored WKB."""
+
+    def __init__(self, position, wkb):
+        self._position = position
+        self._wkb = wkb
+
+    def __getitem__(self, tile_id):
+        geom = QgsGeometry()
+        geom.fromWkb(bytes(self._wkb[self._position[tile_id]]))
+        return geom
+
+    def __contains__(self, tile_id):
+        return tile_id in self._position
+
+    def __len__(self):
+        return len(self._position)
+
+    def __iter__(self):
+        return iter(self._position)
+
+    def get(self, tile_id, default=None):
+        return self[tile_id] if tile_id in self._position else default
 
 
 class TileLookup:
@@ -19,21 +53,18 @@ class TileLookup:
         layer = ds.GetLayerByName(layer_name) or ds.GetLayer(0)
         defn = layer.GetLayerDefn()
         names = {defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())}
-        with_grid = {"row", "col", "center_x", "center_y"} <= names
-        self.ids = []
-        self.geometries = {}
-        grid_fields = []  # (row, col, center_x, center_y) per tile, for the heatmap's tile grid
-        for n, (tile_id, wkb, grid) in enumerate(_read_tiles(layer, with_grid)):
-            if is_canceled is not None and n % 5000 == 0 and is_canceled():
-                raise InterruptedError("canceled")
-            geom = QgsGeometry()
-            geom.fromWkb(wkb)
-            self.ids.append(tile_id)
-            self.geometries[tile_id] = geom
-            if with_grid:
-                grid_fields.append(grid)
+        columns = _read_columns(layer, ["tile_id"] + [f for f in GRID_FIELDS if f in names], is_canceled)
+        xmin, xmax, ymin, ymax = layer.GetExtent()
+        self._extent = (xmin, ymin, xmax, ymax)
         ds = None
-        self.grid_fields = grid_fields if with_grid and None not in (v for t in grid_fields for v in t) else None
+        self.ids = columns["tile_id"]
+        self._position = {t: i for i, t in enumerate(self.ids)}
+        self._wkb = columns["geometry"]
+        self.geometries = TileGeometries(self._position, self._wkb)
+        grid_columns = [columns.get(f) for f in GRID_FIELDS]
+        self.grid_columns = None  # row, col, center_x, center_y arrays in lookup order
+        if all(c is not None and np.isfinite(c).all() for c in grid_columns):
+            self.grid_columns = grid_columns
         # a click finds its tile by arithmetic on the tile grid; tiles off any grid need an R-tree
         self._grid = self.tile_grid(self.ids)
         self.spatial = None
@@ -44,8 +75,6 @@ class TileLookup:
                     raise InterruptedError("canceled")
                 self.spatial.addFeature(n, self.geometries[tile_id].boundingBox())
         else:
-            import numpy as np
-
             g = self._grid
             self._cell_tile = np.full(g.width * g.height, -1, dtype=np.int64)
             self._cell_tile[g.cell_row * g.width + g.cell_col] = np.arange(len(self.ids))
@@ -53,26 +82,37 @@ class TileLookup:
             det = a * e - b * d
             self._inverse = (e / det, -b / det, -d / det, a / det)
 
+    def __len__(self):
+        return len(self.ids)
+
+    def centers(self, ids):
+        """(n, 2) tile centres in the order of ``ids``, or None when the tile layer has none."""
+        order = self._order(ids)
+        if self.grid_columns is None or order is None:
+            return None
+        return np.column_stack([self.grid_columns[2][order], self.grid_columns[3][order]])
+
+    def _order(self, ids):
+        """Positions in this lookup of ``ids`` (None when some are missing)."""
+        if len(ids) == len(self.ids) and (ids is self.ids or list(ids) == self.ids):
+            return np.arange(len(self.ids))
+        try:
+            return np.fromiter((self._position[t] for t in ids), dtype=np.int64, count=len(ids))
+        except KeyError:
+            return None
+
     def tile_grid(self, ids):
         """The tiles' grid (core.tile_grid.TileGrid) with cells in the order of ``ids``, or None when
         the tiles do not form one regular grid."""
         from ..core.tile_grid import fit_tile_grid
 
-        if not self.grid_fields or len(ids) != len(self.ids):
+        if self.grid_columns is None or len(ids) != len(self.ids):
             return None
-        if list(ids) != self.ids:
-            position = {t: i for i, t in enumerate(self.ids)}
-            try:
-                fields = [self.grid_fields[position[t]] for t in ids]
-            except KeyError:
-                return None
-        else:
-            fields = self.grid_fields
-        rows, cols, cx, cy = zip(*fields)
+        order = self._order(ids)
+        if order is None:
+            return None
+        rows, cols, cx, cy = (column[order] for column in self.grid_columns)
         return fit_tile_grid(rows, cols, cx, cy)
-
-    def __len__(self):
-        return len(self.ids)
 
     def tile_at(self, point):
         """Tile id whose footprint holds ``point`` (index CRS); with overlapping tiles, the one whose
@@ -112,35 +152,40 @@ class TileLookup:
         return found
 
     def extent(self):
-        rect = QgsRectangle()
-        rect.setNull()
-        for geom in self.geometries.values():
-            rect.combineExtentWith(geom.boundingBox())
-        return rect
+        return QgsRectangle(*self._extent)
 
 
-def _read_tiles(layer, with_grid):
-    """(tile_id, WKB bytes, (row, col, center_x, center_y) or None) per feature, in layer order.
+def _read_columns(layer, fields, is_canceled=None):
+    """Columns of ``layer``: ``fields`` as numpy arrays (tile_id as a list of str) and the
+    footprints as WKB (``geometry``, an object array of bytes), in layer order.
 
-    GDAL's Arrow stream reads whole columns at once (several times faster than a feature loop with
-    field look-ups by name, which dominated opening a 100k-tile index)."""
-    grid_names = ("row", "col", "center_x", "center_y")
+    GDAL's Arrow stream reads whole columns at once, many times faster than a feature loop."""
+    wanted = {f: [] for f in fields}
+    wkb = []
     if hasattr(layer, "GetArrowStreamAsNumPy"):
         geometry_column = layer.GetGeometryColumn() or "wkb_geometry"
-        stream = layer.GetArrowStreamAsNumPy(options=["INCLUDE_FID=NO", "USE_MASKED_ARRAYS=NO"])
+        stream = layer.GetArrowStreamAsNumPy(options=["INCLUDE_FID=NO", "USE_MASKED_ARRAYS=NO",
+                                                      "MAX_FEATURES_IN_BATCH=262144"])
         for batch in stream:
-            ids = batch["tile_id"]
-            wkbs = batch[geometry_column]
-            grids = zip(*(batch[k].tolist() for k in grid_names)) if with_grid else (None for _ in ids)
-            for tile_id, wkb, grid in zip(ids, wkbs, grids):
-                yield (tile_id.decode() if isinstance(tile_id, bytes) else str(tile_id)), bytes(wkb), grid
-        return
-    defn = layer.GetLayerDefn()
-    id_field = defn.GetFieldIndex("tile_id")
-    grid_fields = [defn.GetFieldIndex(k) for k in grid_names]
-    for feature in layer:
-        grid = None
-        if with_grid:
-            grid = (feature.GetFieldAsInteger(grid_fields[0]), feature.GetFieldAsInteger(grid_fields[1]),
-                    feature.GetFieldAsDouble(grid_fields[2]), feature.GetFieldAsDouble(grid_fields[3]))
-        yield feature.GetFieldAsString(id_field), bytes(feature.GetGeometryRef().ExportToIsoWkb()), grid
+            if is_canceled is not None and is_canceled():
+                raise InterruptedError("canceled")
+            for f in fields:
+                wanted[f].append(batch[f])
+            wkb.append(batch[geometry_column])
+        columns = {f: (np.concatenate(v) if v else np.array([])) for f, v in wanted.items()}
+        columns["geometry"] = np.concatenate(wkb) if wkb else np.array([], dtype=object)
+    else:
+        defn = layer.GetLayerDefn()
+        index = {f: defn.GetFieldIndex(f) for f in fields}
+        for feature in layer:
+            for f in fields:
+                wanted[f].append(feature.GetField(index[f]))
+            wkb.append(bytes(feature.GetGeometryRef().ExportToIsoWkb()))
+        columns = {f: np.asarray(v) for f, v in wanted.items()}
+        columns["geometry"] = np.asarray(wkb + [None], dtype=object)[:-1]
+    ids = columns["tile_id"]
+    columns["tile_id"] = [t.decode() if isinstance(t, bytes) else str(t) for t in ids]
+    for f in GRID_FIELDS:
+        if f in columns:
+            columns[f] = columns[f].astype(np.int64 if f in ("row", "col") else np.float64)
+    return columns
