@@ -48,6 +48,7 @@ bench: pypath
 
 eval: pypath
 	python3 bench/eval_retrieval.py $(ARGS)
+	python3 bench/eval_classifier.py
 
 demo: pypath
 	python3 scripts/demo.py --out "$(OUT)" $(ARGS)

@@ -16,8 +16,11 @@ SHORT_DESCRIPTIONS = {
                      "folder of tiles.",
     "rgbstretch": "Stretches a raster or a tile set to 8-bit RGB images between two percentiles.",
     "embedtiles": "Describes every tile with a CNN embedding and stores them in a similarity index folder.",
+    "exportonnx": "Exports a model once to an ONNX file that onnxruntime runs, also on computers without torch.",
     "similaritysearch": "Finds the tiles of a similarity index that look most like example tiles, places or an "
                         "image.",
+    "classifytiles": "Finds every tile of a kind in a similarity index from a few labelled examples, with a "
+                     "classifier trained on their embeddings.",
     "tiledsegmentation": "Segments a raster into regions of similar colour (Shepherd k-means and elimination), "
                          "tiled across CPU cores without seams.",
 }
@@ -83,7 +86,7 @@ PARAMETER_HELP = {
                       "are used.",
         "MODEL": "The network that describes each tile; MobileNetV2 is fast and a good default.",
         "WEIGHTS": "Empty: the ImageNet weights of the chosen model. Or a local file: a state dict for the "
-                   "model, or a TorchScript encoder of your own.",
+                   "model, or a TorchScript or ONNX encoder of your own.",
         "INPUT_SIZE": "Tiles are resized to this many pixels before they enter the model.",
         "BANDS": "Band numbers for red, green and blue, for example 3,2,1; a single number gives a grey image.",
         "STRETCH": "How pixel values become 8-bit colours: global percentiles give every tile the same "
@@ -95,13 +98,27 @@ PARAMETER_HELP = {
         "LOWER": "Values at or below this percentile become black.",
         "UPPER": "Values at or above this percentile become white.",
         "BATCH_SIZE": "Tiles sent to the model at once; lower it if memory runs out.",
-        "DEVICE": "Auto uses a CUDA GPU when there is one, otherwise every CPU core.",
+        "DEVICE": "Auto uses a CUDA GPU when the runtime has one (onnxruntime needs onnxruntime-gpu for it), "
+                  "otherwise the CPU cores QGIS may use.",
+        "RUNTIME": "What runs the model: onnxruntime (auto picks it when installed; several times faster on a "
+                   "CPU, and needs no torch once the model's ONNX file exists) or torch. Both give the same "
+                   "embeddings.",
         "RESUME": "Continue an interrupted or canceled run from its last finished batch, when the inputs "
                   "and settings are the same.",
         "OUTPUT": "The similarity index: one folder to keep, move or zip as a unit, which 'Similarity search' "
                   "and the Similar Tiles dock open.",
         "NPY_OUTPUT": "Also writes the embeddings as a NumPy .npy file with a matching _ids.txt, for use "
                       "outside QGIS.",
+    },
+    "exportonnx": {
+        "MODEL": "The network to export, as 'Embed tiles' offers it.",
+        "WEIGHTS": "Empty: the model's ImageNet weights. Or a state dict for the model, or a TorchScript "
+                   "encoder of your own.",
+        "CHECK_RASTER": "Tiles of this raster are embedded with torch and with onnxruntime, and the file is "
+                        "kept only when they agree; empty checks on built-in test images only.",
+        "BANDS": "Band numbers for red, green and blue in the check raster, for example 3,2,1.",
+        "OUTPUT": "Empty: beside torchvision's weights, where 'Embed tiles' looks for it. Copy the file to "
+                  "the same folder on a computer without torch, or give it there as the weights.",
     },
     "similaritysearch": {
         "INDEX": "The similarity index folder written by 'Embed tiles'.",
@@ -117,6 +134,32 @@ PARAMETER_HELP = {
         "EXCLUDE_QUERY": "Leaves the query tiles themselves out of the results.",
         "OUTPUT": "The k most similar tiles as polygons, with rank (1 = most similar) and score (1 = identical).",
         "SCORES": "Every tile with its score, for a heatmap of similarity.",
+    },
+    "classifytiles": {
+        "INDEX": "The similarity index folder written by 'Embed tiles'.",
+        "LABELS": "Labelled examples: a point labels the tile under it, a polygon the tiles whose centres it "
+                  "contains. Any CRS; the labels layer saved by the Similar Tiles dock works too.",
+        "LABEL_FIELD": "The field holding each place's label: 1/0, yes/no, true/false, or class names "
+                       "(then set the positive class).",
+        "POSITIVE_CLASS": "When the labels are class names: the class to find. Every other class is a "
+                          "negative example.",
+        "POSITIVE_IDS": "Ids of tiles that show what you are looking for, separated by commas, for example "
+                        "scene_r12_c40.",
+        "NEGATIVE_IDS": "Ids of tiles that do not, separated by commas. Without any negatives, random tiles of "
+                        "the index serve as negatives.",
+        "MODEL_INPUT": "A classifier saved by an earlier run (.json), applied to this index instead of training "
+                       "one; the index must be built with the same model and settings.",
+        "THRESHOLD": "Tiles whose probability is at least this value are detections; raise it for fewer, "
+                     "surer detections.",
+        "BACKGROUND": "With positives only, this many random tiles of the index are taken as negatives; 0 "
+                      "requires labelled negatives.",
+        "OUTPUT": "Every tile of the index with its probability (0 to 1) of being what you are looking for.",
+        "DETECTIONS": "Touching tiles at or above the threshold merged into areas, with their area, number of "
+                      "tiles, and highest and mean probability.",
+        "PROBABILITY_RASTER": "The probabilities as a raster with one cell per tile, quick to draw for large "
+                              "indexes.",
+        "MODEL_OUTPUT": "Where to save the trained classifier (.json plus a .npy beside it); empty saves it in "
+                        "the index folder, under classifiers.",
     },
     "tiledsegmentation": {
         # NUM_CLUSTERS, MIN_PIXELS, MAX_SPECTRAL_DISTANCE and MERGE_SMALL set their help in the module
