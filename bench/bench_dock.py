@@ -1,4 +1,6 @@
-"""Dock speed: click -> results drawn on a 100k-tile index (goal < 200 ms on 2 cores).
+"""Dock speed: click -> results drawn on a 100k-tile index (goal < 200 ms on 2 cores), heatmap,
+Find all; then open / click / heatmap time and peak memory at 10k, 100k and 1M tiles, each size in
+a fresh process (``bench_dock.py --scale N``).
 
 Builds (once, cached in bench-output/) a synthetic 100,160-tile index with 1280-d embeddings
 (MobileNetV2's width), opens it in the dock's session with a real, shown QgsMapCanvas, and times
@@ -165,5 +167,77 @@ def main():
     app.exitQgis()
 
 
+def scale(n_tiles):
+    """One size, in this process: open, clicks, heatmap; prints one line with peak RSS."""
+    import random
+    import resource
+
+    from index_factory import make_synthetic_index, tile_centre
+    from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsPointXY, QgsProject
+    from qgis.gui import QgsMapCanvas
+
+    cols = int(round(n_tiles ** 0.5))
+    rows = n_tiles // cols
+    out = os.path.join(os.path.dirname(HERE), "bench-output")
+    folder = os.path.join(out, f"dock_{rows * cols}.teindex")
+    if not os.path.exists(os.path.join(folder, "meta.json")):
+        make_synthetic_index(folder, rows=rows, cols=cols, dims=DIMS, seed=1)
+    app = QgsApplication([], True)
+    app.initQgis()
+    from tile_embeddings.plugin.similarity_session import SimilaritySession
+
+    canvas = QgsMapCanvas()
+    canvas.resize(900, 700)
+    canvas.show()
+    crs = QgsCoordinateReferenceSystem("EPSG:32617")
+    canvas.setDestinationCrs(crs)
+    session = SimilaritySession(canvas, QgsProject.instance())
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t = time.perf_counter()
+    session.open_index(folder, wait=True)
+    open_s = time.perf_counter() - t
+    canvas.setExtent(session.lookup.extent())
+    canvas.refresh()
+    canvas.waitWhileRendering()
+    rng = random.Random(0)
+    clicks, heat = [], []
+    for i in range(12):
+        r, c = rng.randrange(rows), rng.randrange(cols)
+        session.last_click_ms = None
+        session.handle_click(QgsPointXY(*tile_centre(r, c)), crs)
+        ms = wait_drawn(app, session, canvas, timeout=60)
+        if i:
+            clicks.append(ms)
+    for _ in range(4):
+        session.set_heatmap(True)
+        heat.append(wait_drawn(app, session, canvas, timeout=60))
+        session.set_heatmap(False)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    clicks.sort()
+    print(f"  {rows * cols:>9,} tiles: open {open_s:5.2f} s | click -> drawn p50 {statistics.median(clicks):4.0f} ms, "
+          f"p95 {clicks[int(0.95 * (len(clicks) - 1))]:4.0f} ms | heatmap on -> drawn p50 "
+          f"{statistics.median(heat):4.0f} ms | peak RSS {rss:,.0f} MB (QGIS alone {rss0:,.0f} MB; "
+          f"embeddings are memory-mapped, {rows * cols * DIMS * 4 / 2**20:,.0f} MB on disk) | "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
+    session.clear()
+    canvas.hide()
+    app.exitQgis()
+
+
+def scales():
+    import subprocess
+
+    sizes = [10_000, 100_000, 1_000_000]
+    if os.environ.get("TE_BENCH_SCALE") == "small":
+        sizes = sizes[:2]
+    print("dock at scale (each size in a fresh process; goals: open 1M < 3 s, click < 200 ms):", flush=True)
+    for n in sizes:
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--scale", str(n)], check=True)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 2 and sys.argv[1] == "--scale":
+        scale(int(sys.argv[2]))
+    else:
+        main()
+        scales()

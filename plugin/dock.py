@@ -218,6 +218,7 @@ class SimilarityDock(QgsDockWidget):
         self.find_all_button.toggled.connect(self._find_all_toggled)
         self.threshold.valueChanged.connect(self._threshold_changed)
         self.find_all.trained.connect(self._trained)
+        self.find_all.quality_ready.connect(self._quality_ready)
         self.find_all.message.connect(self._message)
         self.proposals.marked.connect(self.find_all.label)
         self.proposals.itemDoubleClicked.connect(self._zoom_to)
@@ -309,10 +310,7 @@ class SimilarityDock(QgsDockWidget):
             self.find_all_info.setText("Label a few tiles (click: yes, Ctrl-click: no), then press Find all.")
             return
         s = self.session
-        lines = [f"<b>{info['detections']:,} tiles</b> at p ≥ {self.find_all.threshold:.2f} · "
-                 f"{len(s.positives)} yes, {len(s.negatives)} no · {info['quality']}"]
-        lines += [line for line in info["log"] if line.startswith("no negatives")]
-        self.find_all_info.setText("<br>".join(lines))
+        self.find_all_info.setText(self._find_all_text(info))
         for tile_id in info["proposals"]:
             p = self.find_all.probability_of(tile_id)
             item = QTreeWidgetItem([tile_id, "" if p is None else f"{p:.2f}"])
@@ -322,6 +320,16 @@ class SimilarityDock(QgsDockWidget):
                 self.thumbnails.request(tile_id, s.lookup.geometries[tile_id])
         if self.proposals.topLevelItemCount():
             self.proposals.setCurrentItem(self.proposals.topLevelItem(0))
+
+    def _quality_ready(self, info):
+        self.find_all_info.setText(self._find_all_text(info))
+
+    def _find_all_text(self, info):
+        s = self.session
+        lines = [f"<b>{info['detections']:,} tiles</b> at p ≥ {self.find_all.threshold:.2f} · "
+                 f"{len(s.positives)} yes, {len(s.negatives)} no · {info['quality']}"]
+        lines += [line for line in info["log"] if line.startswith("no negatives")]
+        return "<br>".join(lines)
 
     def _mark_selected(self, yes):
         item = self.proposals.currentItem()

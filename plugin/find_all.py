@@ -33,7 +33,7 @@ class FindAllTask(QgsTask):
     """Train on the labels, score every tile, propose the next tiles to label."""
 
     def __init__(self, index, positives, negatives, centers, generation, on_done, threshold=0.5,
-                 proposals=PROPOSALS, grid=None):
+                 proposals=PROPOSALS, grid=None, previous=None, quality_only=False):
         super().__init__("Tile Embeddings: find all", QgsTask.Flag.CanCancel)
         self.index = index
         self.positives = list(positives)
@@ -47,6 +47,8 @@ class FindAllTask(QgsTask):
         self.probabilities = None
         self.proposals = []
         self.grid = grid
+        self.previous = previous
+        self.quality_only = quality_only  # only the labels' quality estimate, after the map is drawn
         self.regions = None  # detections dissolved on the tile grid; None: drawn per tile (or as cells)
         self.detected = 0
         self.error = None
@@ -60,9 +62,10 @@ class FindAllTask(QgsTask):
         progress = Progress(is_canceled=self.isCanceled)
         try:
             self.classifier = core_classifier.train(self.index, self.positives, self.negatives,
+                                                    quality=self.quality_only, previous=self.previous,
                                                     progress=progress)
-            if self.isCanceled():
-                return False
+            if self.isCanceled() or self.quality_only:
+                return not self.isCanceled()
             self.probabilities = self.classifier.score(self.index, progress)
             labelled = self.positives + self.negatives
             self.proposals = core_classifier.propose(self.index, self.classifier, self.probabilities,
@@ -92,6 +95,7 @@ class FindAll(QObject):
     trained = pyqtSignal(dict)  # quality text, log, detections, proposals, milliseconds
     message = pyqtSignal(str, object)
     timed = pyqtSignal(float)  # ms from the label (or the button) to the layers drawn
+    quality_ready = pyqtSignal(dict)  # the same info with the labels' quality estimate filled in
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -102,6 +106,7 @@ class FindAll(QObject):
         self.probabilities = None
         self.proposals = []
         self.label_times = {}
+        self.last_info = {}
         self.task = None
         self.generation = 0
         self.last_ms = None
@@ -192,8 +197,10 @@ class FindAll(QObject):
             self._t0 = time.perf_counter()
         if self._centers is None:
             self._centers = self._tile_centers()
+        # the map first (a warm-started fit, no cross-validation), the quality estimate after it
         self.task = FindAllTask(s.index, s.positives, s.negatives, self._centers, self.generation,
-                                self._done, self.threshold, grid=getattr(s.lookup, "grid", None))
+                                self._done, self.threshold, grid=getattr(s.lookup, "grid", None),
+                                previous=self.classifier)
         QgsApplication.taskManager().addTask(self.task)
         return True
 
@@ -203,6 +210,9 @@ class FindAll(QObject):
 
     def _done(self, task, ok):
         if task.generation != self.generation or not self.session.alive():
+            return
+        if task.quality_only:
+            self._quality_done(task, ok)
             return
         self.task = None
         if not ok:
@@ -222,12 +232,25 @@ class FindAll(QObject):
         if self.active:
             s.layers.show_find_all(s.index.crs_wkt, s.lookup.geometries, s.index.ids, self.probabilities,
                                    detected, task.grid, self.threshold)
-        info = {"quality": self.classifier.quality.get("text", ""), "log": list(self.classifier.log),
+        info = {"quality": "estimating quality…", "log": list(self.classifier.log),
                 "detections": task.detected, "regions": len(detected) if detected is not None else None,
                 "proposals": list(self.proposals),
                 "ms": task.seconds * 1000.0}
         self.trained.emit(info)
+        self.last_info = info
         self._time_drawing()
+        self.task = FindAllTask(s.index, s.positives, s.negatives, None, self.generation, self._done,
+                                previous=self.classifier, quality_only=True)
+        QgsApplication.taskManager().addTask(self.task)
+
+    def _quality_done(self, task, ok):
+        self.task = None
+        if not ok or task.classifier is None or self.classifier is None:
+            return
+        self.classifier.quality = task.classifier.quality
+        info = dict(self.last_info, quality=task.classifier.quality.get("text", ""))
+        self.last_info = info
+        self.quality_ready.emit(info)
 
     def _time_drawing(self):
         t0, self._t0 = self._t0, None

@@ -26,14 +26,20 @@ def make_synthetic_index(folder, rows=20, cols=20, dims=64, tile_size_m=25.6, or
     n = rows * cols
     centres = rng.normal(size=(clusters, dims)).astype(np.float32)
     labels = rng.integers(0, clusters, size=n)
-    emb = centres[labels] + 0.35 * rng.normal(size=(n, dims)).astype(np.float32)
-    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-    emb = emb.astype(np.float32)
-    ids = [f"syn_r{r}_c{c}" for r in range(rows) for c in range(cols)]
-    x0, y0 = origin
     partial = folder + ".partial"
     os.makedirs(partial, exist_ok=True)
-    np.save(os.path.join(partial, core_index.EMBEDDINGS), emb)
+    # written in chunks: a million rows of 1280 dims are 5 GB, more than a test machine should hold
+    emb = np.lib.format.open_memmap(os.path.join(partial, "embeddings.npy"), mode="w+", dtype=np.float32,
+                                    shape=(n, dims))
+    for start in range(0, n, 65536):
+        part = labels[start:start + 65536]
+        block = centres[part] + 0.35 * rng.normal(size=(len(part), dims)).astype(np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        emb[start:start + len(part)] = block
+    emb.flush()
+    del emb
+    ids = [f"syn_r{r}_c{c}" for r in range(rows) for c in range(cols)]
+    x0, y0 = origin
     core_index.write_ids(partial, ids)
     wkt = utm17n_wkt()
     if write_gpkg:

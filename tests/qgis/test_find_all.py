@@ -64,10 +64,14 @@ def test_find_all_trains_on_clicked_tiles_and_maps_every_tile(setup):
         click(session, t, "positive")
     for t in no:
         click(session, t, "negative")
-    trained = []
+    trained, quality = [], []
     find_all.trained.connect(trained.append)
+    find_all.quality_ready.connect(quality.append)
     find_all.set_active(True)
     assert wait(find_all, session) and trained
+    # the map first, then the labels' own quality estimate (4 yes, 4 no: too few to cross-validate)
+    assert trained[-1]["quality"].startswith("estimating")
+    assert quality and "too few" in quality[-1]["quality"]
     p = find_all.probabilities
     truth = clusters == target
     balanced = 0.5 * ((p[truth] >= 0.5).mean() + (p[~truth] < 0.5).mean())
