@@ -117,11 +117,11 @@ def main():
     session.set_heatmap(False)
 
     # find all: label -> retrained, every tile scored, layers drawn (the dock's loop)
-    from tile_embeddings.plugin.find_all import FindAll
-
     # a person after one kind of tile (cluster 0 of the synthetic index: 1/8 of the tiles) labels
     # 3 yes and 3 no, presses Find all, then answers Y/N for the first proposed tile, 10 times
     import numpy as np
+
+    from tile_embeddings.plugin.find_all import FindAll
 
     rng = np.random.default_rng(1)  # make_synthetic_index(seed=1) draws its cluster labels so
     rng.normal(size=(8, DIMS))

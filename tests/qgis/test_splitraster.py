@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 from osgeo import gdal
-from qgis.core import QgsProcessingException, QgsVectorLayer
+from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
 
 from tile_embeddings.core.grid import shifted_geotransform, window_center, window_corners
 from tile_embeddings.core.tile_index import read_tile_index
@@ -22,10 +22,10 @@ from tile_embeddings.tests.raster_prep_data import (
 ALG = "tile_embeddings:splitraster"
 
 
-def run(**params):
+def run(feedback=None, **params):
     import processing
 
-    return processing.run(ALG, params)
+    return processing.run(ALG, params, feedback=feedback)
 
 
 def test_neon_tiles_match_source_grid_and_index(te_provider, neon_osbs, tmp_path):
@@ -173,6 +173,65 @@ def test_read_only_output_folder_is_a_clear_error(te_provider, tmp_path):
             )
         assert os.listdir(ro) == []
     assert not (tmp_path / "i.gpkg").exists()
+
+
+class CancelAfter(QgsProcessingFeedback):
+    """A feedback whose user presses Cancel once progress passes ``percent``."""
+
+    def __init__(self, percent):
+        super().__init__()
+        self.percent = percent
+
+    def setProgress(self, value):  # noqa: N802
+        super().setProgress(value)
+        if value >= self.percent:
+            self.cancel()
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_cancel_removes_the_tile_folder_it_created_and_keeps_an_existing_one(te_provider, tmp_path, existing):
+    src = write_raster(tmp_path / "s.tif", gradient(nb=1, h=256, w=256))
+    out = tmp_path / "new" / "tiles"
+    if existing:
+        out.mkdir(parents=True)
+        (out / "mine.txt").write_text("keep me")
+    with pytest.raises(QgsProcessingException, match="Canceled"):
+        run(
+            CancelAfter(30),
+            INPUT=src,
+            TILE_SIZE=16,
+            THREADS=1,
+            OUTPUT_FOLDER=str(out),
+            OUTPUT=str(tmp_path / "i.gpkg"),
+        )
+    if existing:
+        assert os.listdir(out) == ["mine.txt"]
+    else:
+        assert not (tmp_path / "new").exists()  # the folder and the parent it created are gone
+    assert sorted(os.listdir(tmp_path)) == sorted(["s.tif"] + (["new"] if existing else []))
+
+
+def test_unwritable_index_location_writes_no_tile_and_leaves_no_folder(te_provider, tmp_path):
+    src = write_raster(tmp_path / "s.tif", gradient(nb=1, h=100, w=120))
+    out = tmp_path / "tiles"
+    with read_only_folder(str(tmp_path / "ro")) as ro:
+        if ro is None:
+            pytest.skip("cannot make a read-only folder here")
+        with pytest.raises(QgsProcessingException, match=r"OUTPUT"):
+            run(INPUT=src, TILE_SIZE=32, OUTPUT_FOLDER=str(out), OUTPUT=os.path.join(ro, "i.gpkg"))
+        assert os.listdir(ro) == []
+    assert not out.exists()
+    # an index "folder" below a regular file: a clear error, and again no tile folder
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    with pytest.raises(QgsProcessingException, match=r"OUTPUT.*cannot create"):
+        run(INPUT=src, TILE_SIZE=32, OUTPUT_FOLDER=str(out), OUTPUT=str(blocker / "i.gpkg"))
+    assert not out.exists()
+    # an index path that is a folder
+    (tmp_path / "dir.gpkg").mkdir()
+    with pytest.raises(QgsProcessingException, match=r"OUTPUT.*is a folder"):
+        run(INPUT=src, TILE_SIZE=32, OUTPUT_FOLDER=str(out), OUTPUT=str(tmp_path / "dir.gpkg"))
+    assert not out.exists()
 
 
 def test_qgis_process_runs_splitraster(neon_osbs, tmp_path):

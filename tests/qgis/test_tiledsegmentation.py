@@ -167,6 +167,88 @@ def test_cancel_writes_nothing(te_provider, neon_osbs, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+class CancelAtStage(QgsProcessingFeedback):
+    """A feedback whose user presses Cancel when the progress text reaches a given stage."""
+
+    def __init__(self, stage):
+        super().__init__()
+        self.stage = stage
+        self.texts = []
+
+    def setProgressText(self, text):  # noqa: N802
+        self.texts.append(text)
+        super().setProgressText(text)
+        if self.stage in text:
+            self.cancel()
+
+
+@pytest.mark.parametrize("stage", ["Polygonising", "Writing the segment raster", "tile 1/"])
+def test_cancel_at_any_stage_is_a_clean_cancel(te_provider, neon_osbs, tmp_path, stage):
+    feedback = CancelAtStage(stage)
+    with pytest.raises(QgsProcessingException) as e:
+        run(feedback, INPUT=str(neon_osbs), NUM_CLUSTERS=20, MIN_PIXELS=20, TILE_WIDTH=200, TILE_HEIGHT=200,
+            OVERLAP=20, OUTPUT=str(tmp_path / "s.tif"), OUTPUT_MEAN=str(tmp_path / "m.tif"),
+            OUTPUT_POLYGONS=str(tmp_path / "p.gpkg"))
+    assert any(stage in t for t in feedback.texts)
+    assert "Canceled" in str(e.value) and "User terminated" not in str(e.value)
+    assert os.listdir(tmp_path) == []  # no output, no hidden partial file
+
+
+def test_more_clusters_than_pixels_is_clamped_with_a_warning(te_provider, tmp_path):
+    rng = np.random.default_rng(3)
+    img = rng.permutation(np.arange(3 * 10 * 12)).reshape(3, 10, 12).astype(np.uint16) + 1  # all distinct
+    path = tmp_path / "tiny.tif"
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), 12, 10, 3, gdal.GDT_UInt16)
+    ds.SetGeoTransform((0.0, 1.0, 0.0, 10.0, 0.0, -1.0))
+    for b in range(3):
+        ds.GetRasterBand(b + 1).WriteArray(img[b])
+    ds = None
+
+    class Log(QgsProcessingFeedback):
+        def __init__(self):
+            super().__init__()
+            self.warnings = []
+
+        def pushWarning(self, text):  # noqa: N802
+            self.warnings.append(text)
+            super().pushWarning(text)
+
+    log = Log()
+    res = run(log, INPUT=str(path), NUM_CLUSTERS=500, MIN_PIXELS=8, OUTPUT=str(tmp_path / "s.tif"))
+    assert any("500" in w and "120" in w and "NUM_CLUSTERS" in w for w in log.warnings)
+    seg, _ = read(tmp_path / "s.tif")
+    sizes = np.bincount(seg.ravel())[1:]
+    assert res["SEGMENTS"] == len(sizes) and (sizes >= 2).all()  # single pixels always merge
+    res = run(INPUT=str(path), NUM_CLUSTERS=500, MIN_PIXELS=8, MERGE_SMALL=True, OUTPUT=str(tmp_path / "c.tif"))
+    seg, _ = read(tmp_path / "c.tif")
+    assert (np.bincount(seg.ravel())[1:] >= 8).all()  # the clean-up: nothing under the minimum size
+
+
+def test_labels_are_plain_words_and_new_parameters_are_optional_and_advanced(te_provider):
+    alg = QgsApplication.processingRegistry().algorithmById(ALG)
+    params = {p.name(): p for p in alg.parameterDefinitions()}
+    for p in params.values():
+        assert not any(j in p.description() for j in ("numClusters", "minPxls", "minSegmentSize")), p.name()
+    for name in ("STANDARDISE", "SEED", "KMEANS_ITERATIONS", "KMEANS_RESTARTS", "SAMPLE_SIZE"):
+        assert params[name].flags() & Qgis.ProcessingParameterFlag.Advanced, name
+    for name in ("STANDARDISE", "SEED", "KMEANS_ITERATIONS", "KMEANS_RESTARTS", "MERGE_SMALL"):
+        assert params[name].flags() & Qgis.ProcessingParameterFlag.Optional, name
+    assert params["MERGE_SMALL"].defaultValue() is False and params["STANDARDISE"].defaultValue() is True
+    help_text = alg.shortHelpString()
+    assert "numClusters" in help_text and "minPxls" in help_text  # the peers' names, in the help only
+
+
+def test_raw_units_and_seed_reach_the_engine(te_provider, neon_osbs, tmp_path):
+    kw = dict(INPUT=str(neon_osbs), NUM_CLUSTERS=20, MIN_PIXELS=30, TILE_WIDTH=4096, TILE_HEIGHT=4096)
+    a = run(SEED=5, OUTPUT=str(tmp_path / "a.tif"), **kw)
+    b = run(SEED=5, OUTPUT=str(tmp_path / "b.tif"), **kw)
+    assert np.array_equal(read(tmp_path / "a.tif")[0], read(tmp_path / "b.tif")[0])  # deterministic
+    # raw units: a distance of 0.5 (digital numbers) forbids almost every merge beyond single pixels
+    raw = run(STANDARDISE=False, MAX_SPECTRAL_DISTANCE=0.5, OUTPUT=str(tmp_path / "r.tif"), **kw)
+    assert raw["SEGMENTS"] > 2 * a["SEGMENTS"]
+    del b
+
+
 def test_qgis_process_runs_tiledsegmentation(neon_osbs, tmp_path):
     exe = shutil.which("qgis_process")
     if exe is None:
