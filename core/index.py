@@ -108,9 +108,14 @@ class TileIndex:
     def __repr__(self):
         return f"TileIndex({self.path!r}, n={len(self)}, dims={self.dims}, model={self.meta.get('model')!r})"
 
-    def row_of(self, tile_id):
+    def positions(self):
+        """{tile id: row}, built once and shared (the dock's tile lookup reuses it at 1M tiles)."""
         if self._row_of is None:
             self._row_of = {t: i for i, t in enumerate(self.ids)}
+        return self._row_of
+
+    def row_of(self, tile_id):
+        self.positions()
         try:
             return self._row_of[str(tile_id).strip()]
         except KeyError:

@@ -59,8 +59,13 @@ def fit_tile_grid(rows, cols, center_x, center_y, tolerance=1e-3):
         return None
     # x = gt0 + (c + .5) gt1 + (r + .5) gt2 ; y = gt3 + (c + .5) gt4 + (r + .5) gt5
     design = np.column_stack([np.ones(n), cell_col + 0.5, cell_row + 0.5])
-    (gt0, gt1, gt2), *_ = np.linalg.lstsq(design, cx, rcond=None)
-    (gt3, gt4, gt5), *_ = np.linalg.lstsq(design, cy, rcond=None)
+    # least squares by the normal equations (3 x 3): a million tiles in milliseconds
+    gram = design.T @ design
+    try:
+        gt0, gt1, gt2 = np.linalg.solve(gram, design.T @ cx)
+        gt3, gt4, gt5 = np.linalg.solve(gram, design.T @ cy)
+    except np.linalg.LinAlgError:
+        return None
     cell = min(np.hypot(gt1, gt4), np.hypot(gt2, gt5))
     if not cell > 0:
         return None

@@ -55,7 +55,7 @@ def load_index(path, is_canceled=None):
     from .tile_lookup import TileLookup
 
     index = open_index(path)
-    lookup = TileLookup(index.tiles_path, is_canceled=is_canceled)
+    lookup = TileLookup(index.tiles_path, is_canceled=is_canceled, index=index)
     lookup.grid = lookup.tile_grid(index.ids)  # the heatmap's raster, one cell per tile (None: polygons)
     if len(index):  # build (and compile) the searcher off the UI thread: the first click is as fast as the next
         search(index, [index.ids[0]], k=1)

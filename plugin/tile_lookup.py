@@ -1,9 +1,10 @@
 """Which tile is under a map click: tile footprints from an index, read as columns.
 
-Opening an index must stay fast at a million tiles: the footprints are kept as WKB (one bytes
-object per tile, straight from GDAL's Arrow stream) and become QgsGeometry objects only for the
-tiles that are shown (query, results, detections). A click finds its tile by arithmetic on the tile
-grid; tiles that form no grid get an R-tree.
+Opening an index must stay fast at a million tiles. The tile layer's attribute columns are read at
+once through GDAL's Arrow stream; when the tiles form one grid (the usual case), a click finds its
+tile by arithmetic on the grid and a footprint is read from the GeoPackage by its feature id only
+when a tile is shown (query, results, proposals). Tiles that form no grid are read whole, footprints
+included, into an R-tree.
 """
 
 import numpy as np
@@ -13,16 +14,43 @@ GRID_FIELDS = ("row", "col", "center_x", "center_y")
 
 
 class TileGeometries:
-    """A read-only mapping tile id -> QgsGeometry, made on demand from the stored WKB."""
+    """A read-only mapping tile id -> QgsGeometry, made on demand: from WKB read with the columns,
+    or from the GeoPackage by feature id (fid = position + 1), a few tiles at a time."""
 
-    def __init__(self, position, wkb):
+    def __init__(self, position, wkb=None, tiles_path=None, layer_name="tiles"):
         self._position = position
         self._wkb = wkb
+        self._tiles_path = tiles_path
+        self._layer_name = layer_name
+        self._ds = None
+        self._cache = {}
 
     def __getitem__(self, tile_id):
+        position = self._position[tile_id]
+        if self._wkb is not None:
+            wkb = bytes(self._wkb[position])
+        else:
+            wkb = self._cache.get(position)
+            if wkb is None:
+                wkb = self._read(position)
         geom = QgsGeometry()
-        geom.fromWkb(bytes(self._wkb[self._position[tile_id]]))
+        geom.fromWkb(wkb)
         return geom
+
+    def _read(self, position):
+        from osgeo import ogr
+
+        if self._ds is None:  # opened by the thread that asks (the UI thread), not the one that built us
+            self._ds = ogr.Open(self._tiles_path)
+        layer = self._ds.GetLayerByName(self._layer_name) or self._ds.GetLayer(0)
+        feature = layer.GetFeature(position + 1)
+        if feature is None or feature.GetGeometryRef() is None:
+            raise KeyError(f"tile {position + 1} has no footprint in {self._tiles_path}")
+        wkb = bytes(feature.GetGeometryRef().ExportToIsoWkb())
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        self._cache[position] = wkb
+        return wkb
 
     def __contains__(self, tile_id):
         return tile_id in self._position
@@ -44,7 +72,9 @@ class TileLookup:
     index must not freeze QGIS.
     """
 
-    def __init__(self, tiles_path, layer_name="tiles", is_canceled=None):
+    def __init__(self, tiles_path, layer_name="tiles", is_canceled=None, index=None):
+        """``index``: the TileIndex the layer belongs to; its id -> row mapping is shared when the
+        layer lists the same ids in the same order (as Embed tiles writes it: fid = row + 1)."""
         from osgeo import ogr
 
         ds = ogr.Open(tiles_path)
@@ -53,14 +83,23 @@ class TileLookup:
         layer = ds.GetLayerByName(layer_name) or ds.GetLayer(0)
         defn = layer.GetLayerDefn()
         names = {defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())}
-        columns = _read_columns(layer, ["tile_id"] + [f for f in GRID_FIELDS if f in names], is_canceled)
+        grid_fields = [f for f in GRID_FIELDS if f in names]
         xmin, xmax, ymin, ymax = layer.GetExtent()
         self._extent = (xmin, ymin, xmax, ymax)
-        ds = None
-        self.ids = columns["tile_id"]
-        self._position = {t: i for i, t in enumerate(self.ids)}
-        self._wkb = columns["geometry"]
-        self.geometries = TileGeometries(self._position, self._wkb)
+        columns = None
+        if index is not None and _same_ids(layer, index.ids):
+            # the layer lists the index's tiles in row order (fid = row + 1): its ids need no reading
+            layer.SetIgnoredFields(["OGR_GEOMETRY"] + [n for n in names if n not in grid_fields])
+            layer.ResetReading()
+            columns = _read_columns(layer, grid_fields, is_canceled, with_geometry=False)
+            self.ids = index.ids
+            self._position = index.positions()
+        else:
+            layer.SetIgnoredFields(["OGR_GEOMETRY"] + [n for n in names if n not in grid_fields + ["tile_id"]])
+            layer.ResetReading()
+            columns = _read_columns(layer, ["tile_id"] + grid_fields, is_canceled, with_geometry=False)
+            self.ids = columns["tile_id"]
+            self._position = {t: i for i, t in enumerate(self.ids)}
         grid_columns = [columns.get(f) for f in GRID_FIELDS]
         self.grid_columns = None  # row, col, center_x, center_y arrays in lookup order
         if all(c is not None and np.isfinite(c).all() for c in grid_columns):
@@ -68,6 +107,15 @@ class TileLookup:
         # a click finds its tile by arithmetic on the tile grid; tiles off any grid need an R-tree
         self._grid = self.tile_grid(self.ids)
         self.spatial = None
+        if self._grid is not None:  # footprints read when shown, by feature id
+            self.geometries = TileGeometries(self._position, tiles_path=tiles_path,
+                                             layer_name=layer.GetName())
+        else:
+            layer.SetIgnoredFields([n for n in names if n != "tile_id"])
+            layer.ResetReading()
+            wkb = _read_columns(layer, ["tile_id"], is_canceled, with_geometry=True)["geometry"]
+            self.geometries = TileGeometries(self._position, wkb=wkb)
+        ds = None
         if self._grid is None:
             self.spatial = QgsSpatialIndex()
             for n, tile_id in enumerate(self.ids):
@@ -94,7 +142,7 @@ class TileLookup:
 
     def _order(self, ids):
         """Positions in this lookup of ``ids`` (None when some are missing)."""
-        if len(ids) == len(self.ids) and (ids is self.ids or list(ids) == self.ids):
+        if ids is self.ids or (len(ids) == len(self.ids) and list(ids) == self.ids):
             return np.arange(len(self.ids))
         try:
             return np.fromiter((self._position[t] for t in ids), dtype=np.int64, count=len(ids))
@@ -108,6 +156,8 @@ class TileLookup:
 
         if self.grid_columns is None or len(ids) != len(self.ids):
             return None
+        if ids is self.ids and getattr(self, "_grid", None) is not None:
+            return self._grid
         order = self._order(ids)
         if order is None:
             return None
@@ -155,9 +205,22 @@ class TileLookup:
         return QgsRectangle(*self._extent)
 
 
-def _read_columns(layer, fields, is_canceled=None):
-    """Columns of ``layer``: ``fields`` as numpy arrays (tile_id as a list of str) and the
-    footprints as WKB (``geometry``, an object array of bytes), in layer order.
+def _same_ids(layer, ids, samples=64):
+    """Whether feature fid k of ``layer`` is tile ``ids[k - 1]`` for every k (checked on the first,
+    the last and ``samples`` spread between, plus the count): how Embed tiles writes its layer."""
+    n = len(ids)
+    if n == 0 or layer.GetFeatureCount() != n:
+        return False
+    for k in sorted({1, n, *np.linspace(1, n, samples).astype(int).tolist()}):
+        feature = layer.GetFeature(int(k))
+        if feature is None or feature.GetField("tile_id") != ids[k - 1]:
+            return False
+    return True
+
+
+def _read_columns(layer, fields, is_canceled=None, with_geometry=True):
+    """Columns of ``layer``: ``fields`` as numpy arrays (tile_id as a list of str) and, with
+    ``with_geometry``, the footprints as WKB (``geometry``, an object array of bytes), in layer order.
 
     GDAL's Arrow stream reads whole columns at once, many times faster than a feature loop."""
     wanted = {f: [] for f in fields}
@@ -171,7 +234,8 @@ def _read_columns(layer, fields, is_canceled=None):
                 raise InterruptedError("canceled")
             for f in fields:
                 wanted[f].append(batch[f])
-            wkb.append(batch[geometry_column])
+            if with_geometry:
+                wkb.append(batch[geometry_column])
         columns = {f: (np.concatenate(v) if v else np.array([])) for f, v in wanted.items()}
         columns["geometry"] = np.concatenate(wkb) if wkb else np.array([], dtype=object)
     else:
@@ -180,11 +244,13 @@ def _read_columns(layer, fields, is_canceled=None):
         for feature in layer:
             for f in fields:
                 wanted[f].append(feature.GetField(index[f]))
-            wkb.append(bytes(feature.GetGeometryRef().ExportToIsoWkb()))
+            if with_geometry:
+                wkb.append(bytes(feature.GetGeometryRef().ExportToIsoWkb()))
         columns = {f: np.asarray(v) for f, v in wanted.items()}
         columns["geometry"] = np.asarray(wkb + [None], dtype=object)[:-1]
-    ids = columns["tile_id"]
-    columns["tile_id"] = [t.decode() if isinstance(t, bytes) else str(t) for t in ids]
+    if "tile_id" in columns:
+        ids = columns["tile_id"]
+        columns["tile_id"] = [t.decode() if isinstance(t, bytes) else str(t) for t in ids]
     for f in GRID_FIELDS:
         if f in columns:
             columns[f] = columns[f].astype(np.int64 if f in ("row", "col") else np.float64)

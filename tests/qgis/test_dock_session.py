@@ -364,13 +364,22 @@ def test_dock_says_what_is_wrong_with_a_folder(qgis_iface, qgis_new_project, tmp
     dock.shutdown()
 
 
-@pytest.mark.parametrize("rows,cols", [(7, 9), (1, 6)])  # a grid (arithmetic), one row (R-tree)
-def test_tile_lookup_finds_the_tile_under_a_point(tmp_path, qgis_app, rows, cols):
+@pytest.mark.parametrize("rows,cols,with_index", [(7, 9, False), (7, 9, True), (1, 6, True)])
+def test_tile_lookup_finds_the_tile_under_a_point(tmp_path, qgis_app, rows, cols, with_index):
+    """A grid (arithmetic; footprints read by fid when the layer follows the index's rows), one row
+    (no grid: an R-tree)."""
     from tile_embeddings.plugin.tile_lookup import TileLookup
 
     folder, _ = make_synthetic_index(str(tmp_path / "grid.teindex"), rows=rows, cols=cols, dims=8)
-    lookup = TileLookup(os.path.join(folder, "tiles.gpkg"))
+    index = open_index(folder) if with_index else None
+    lookup = TileLookup(os.path.join(folder, "tiles.gpkg"), index=index)
     assert (lookup.spatial is None) == (rows > 1)
+    assert lookup.ids == [f"syn_r{r}_c{c}" for r in range(rows) for c in range(cols)]
+    for r, c in ((0, 0), (rows - 1, cols - 1), (rows // 2, cols // 3)):
+        box = lookup.geometries[f"syn_r{r}_c{c}"].boundingBox()
+        x, y = tile_centre(r, c)
+        assert (box.center().x(), box.center().y()) == pytest.approx((x, y))
+        assert box.width() == pytest.approx(25.6)
     for r in range(rows):
         for c in range(cols):
             x, y = tile_centre(r, c)
