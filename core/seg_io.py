@@ -224,25 +224,34 @@ def polygonize(label_path, gpkg_path, stats, band_names, progress=None):
         def cb(fraction, *_):  # noqa: E306
             progress.set(0.8 * fraction)
             return 0 if progress.canceled() else 1
-    out.StartTransaction()
-    gdal.Polygonize(band, band.GetMaskBand(), layer, 0, [], callback=cb)
-    out.CommitTransaction()
-    if progress is not None:
-        progress.check()
-    nb = len(band_names)
-    out.StartTransaction()
-    layer.ResetReading()
-    updates = [(f.GetFID(), f.GetFieldAsInteger64(0)) for f in layer]
-    for k, (fid, sid) in enumerate(updates):
-        if progress is not None and k % 20000 == 0:
-            progress.set(0.8 + 0.2 * k / max(len(updates), 1))
+    try:
+        out.StartTransaction()
+        try:
+            gdal.Polygonize(band, band.GetMaskBand(), layer, 0, [], callback=cb)
+        except RuntimeError:
+            # GDAL reports a callback's stop as "User terminated": that is a cancel, not a bug
+            if progress is not None:
+                progress.check()
+            raise
+        out.CommitTransaction()
+        if progress is not None:
             progress.check()
-        f = layer.GetFeature(fid)
-        f.SetField(1, int(count[sid]))
-        for b in range(nb):
-            f.SetField(2 + b, float(mean[sid, b]))
-            f.SetField(2 + nb + b, float(std[sid, b]))
-        layer.SetFeature(f)
-    out.CommitTransaction()
-    out = None
-    src = None
+        nb = len(band_names)
+        out.StartTransaction()
+        layer.ResetReading()
+        updates = [(f.GetFID(), f.GetFieldAsInteger64(0)) for f in layer]
+        for k, (fid, sid) in enumerate(updates):
+            if progress is not None and k % 20000 == 0:
+                progress.set(0.8 + 0.2 * k / max(len(updates), 1))
+                progress.check()
+            f = layer.GetFeature(fid)
+            f.SetField(1, int(count[sid]))
+            for b in range(nb):
+                f.SetField(2 + b, float(mean[sid, b]))
+                f.SetField(2 + nb + b, float(std[sid, b]))
+            layer.SetFeature(f)
+        out.CommitTransaction()
+    finally:
+        # close before the caller removes a canceled file (an open GeoPackage would rewrite it)
+        layer = band = None
+        out = src = None

@@ -231,7 +231,7 @@ def adjacency(ids, n):
 
 # ---------------------------------------------------------------------------------------------
 # 5. iterative elimination (Shepherd et al. 2019, section 2.3)
-def eliminate(size, sums, weight, indptr, indices, anchor, min_size, max_dist2):
+def eliminate(size, sums, weight, indptr, indices, anchor, min_size, max_dist2, cleanup):
     """Merge regions smaller than ``min_size`` into their spectrally nearest larger neighbour.
 
     Rounds t = 1 .. min_size-1: every region of exactly t pixels picks, among neighbours larger
@@ -240,9 +240,15 @@ def eliminate(size, sums, weight, indptr, indices, anchor, min_size, max_dist2):
     then applied, so the order of regions never matters. A pick farther than ``max_dist2``
     (squared) is dropped and the region survives - except for single pixels, which always join
     their nearest larger neighbour (the paper's and RSGISLib's single-pixel elimination: a lone
-    pixel is noise, not a segment). ``anchor`` regions are never eliminated and
+    pixel is noise, not a segment), or, when every neighbour is a single pixel too, their
+    nearest lower-numbered one. ``anchor`` regions are never eliminated and
     always count as large (regions cut by a tile window's edge). ``size`` and ``sums`` are
     updated in place; returns the root region of every region (int32, n+1).
+
+    ``cleanup``: a second series of rounds then merges every region still under ``min_size``
+    into its nearest larger neighbour whatever the distance (or, with none larger, into its
+    nearest lower-numbered neighbour of the same size), so none stays under ``min_size`` unless
+    its whole connected area is smaller.
     """
     n = size.shape[0] - 1
     nb = sums.shape[1]
@@ -279,94 +285,121 @@ def eliminate(size, sums, weight, indptr, indices, anchor, min_size, max_dist2):
     pick_to = np.empty(max(ns, 1), dtype=np.int32)
     mc = np.empty(nb, dtype=np.float64)
     stamp = 0
-    for t in range(1, min_size):
-        nc = 0
-        for s in range(ns):
-            c = small[s]
-            if size[c] == t:
-                cand[nc] = c
-                nc += 1
-        # Passes until nothing moves: every merge shifts the absorbing region's mean, which can
-        # bring it within the maximum distance of a region that was too far in the last pass.
-        while nc > 0:
-            npick = 0
-            nretry = 0
-            for s in range(nc):
-                c = cand[s]
-                for b in range(nb):
-                    mc[b] = info[c, b]
-                best = -1
-                bestd = np.inf
-                peer = False  # a t-pixel neighbour: if it merges, its new region is adjacent
-                stamp += 1
-                m = c
-                prev = -1
-                while m != -1:
-                    # walk member m's adjacency, dropping edges that became internal and
-                    # storing each neighbour's current root, so later walks are shorter
-                    lo = node[m, 0]
-                    w = lo
-                    for e in range(lo, lo + node[m, 1]):
-                        r = indices[e]
-                        while ps[r, 0] != r:
-                            ps[r, 0] = ps[ps[r, 0], 0]
-                            r = ps[r, 0]
-                        if r == c or ps[r, 1] == stamp:
-                            continue  # internal now, or already listed by another member
-                        ps[r, 1] = stamp
-                        indices[w] = r
-                        w += 1
-                        rsize = info[r, nb]
-                        if rsize <= t:
+    for phase in range(2 if cleanup else 1):
+        force = phase == 1  # the clean-up rounds: no distance limit, same-size neighbours allowed
+        limit = np.inf if force else max_dist2
+        if force:
+            ns = 0
+            for r in range(1, n + 1):
+                if ps[r, 0] == r and size[r] < min_size and not anchor[r]:
+                    small[ns] = r
+                    ns += 1
+        for t in range(1, min_size):
+            nc = 0
+            for s in range(ns):
+                c = small[s]
+                if size[c] == t:
+                    cand[nc] = c
+                    nc += 1
+            # Passes until nothing moves: every merge shifts the absorbing region's mean, which can
+            # bring it within the maximum distance of a region that was too far in the last pass.
+            while nc > 0:
+                npick = 0
+                nretry = 0
+                for s in range(nc):
+                    c = cand[s]
+                    if ps[c, 0] != c or size[c] != t:
+                        continue  # a single pixel that a neighbour joined: it is 2+ pixels now
+                    for b in range(nb):
+                        mc[b] = info[c, b]
+                    best = -1
+                    bestd = np.inf
+                    peer = False  # a t-pixel neighbour: if it merges, its new region is adjacent
+                    bestp = -1  # single pixels (or clean-up): nearest same-size neighbour, lower id
+                    bestpd = np.inf
+                    stamp += 1
+                    m = c
+                    prev = -1
+                    while m != -1:
+                        # walk member m's adjacency, dropping edges that became internal and
+                        # storing each neighbour's current root, so later walks are shorter
+                        lo = node[m, 0]
+                        w = lo
+                        for e in range(lo, lo + node[m, 1]):
+                            r = indices[e]
+                            while ps[r, 0] != r:
+                                ps[r, 0] = ps[ps[r, 0], 0]
+                                r = ps[r, 0]
+                            if r == c or ps[r, 1] == stamp:
+                                continue  # internal now, or already listed by another member
+                            ps[r, 1] = stamp
+                            indices[w] = r
+                            w += 1
+                            rsize = info[r, nb]
+                            if rsize < t:
+                                continue
                             if rsize == t:
                                 peer = True
-                            continue
-                        d = 0.0
-                        for b in range(nb):
-                            x = mc[b] - info[r, b]
-                            d += weight[b] * x * x
-                        if d < bestd or (d == bestd and r < best):
-                            bestd = d
-                            best = r
-                    node[m, 1] = w - lo
-                    following = node[m, 2]
-                    if w == lo and prev != -1:  # an inner member: unlink it
-                        node[prev, 2] = following
-                        if tail[c] == m:
-                            tail[c] = prev
-                    else:
-                        prev = m
-                    m = following
-                if best >= 0 and (bestd <= max_dist2 or t == 1):
-                    pick_from[npick] = c
-                    pick_to[npick] = best
-                    npick += 1
-                elif best >= 0 or peer:
-                    retry[nretry] = c
-                    nretry += 1
-            for q in range(npick):
-                c = pick_from[q]
-                r = pick_to[q]
-                ps[c, 0] = r
-                size[r] += size[c]
-                info[r, nb] += size[c]
-                for b in range(nb):
-                    sums[r, b] += sums[c, b]
-                    info[r, b] = sums[r, b] / size[r]
-                node[tail[r], 2] = c
-                tail[r] = tail[c]
-            if npick == 0:
-                break
-            for s in range(nretry):
-                cand[s] = retry[s]
-            nc = nretry
-        keep = 0  # regions left at t pixels are final: later rounds only merge larger ones
-        for s in range(ns):
-            c = small[s]
-            if ps[c, 0] == c and size[c] > t and size[c] < min_size:
-                small[keep] = c
-                keep += 1
-        ns = keep
+                                if (t != 1 and not force) or r > c:
+                                    continue
+                            d = 0.0
+                            for b in range(nb):
+                                x = mc[b] - info[r, b]
+                                d += weight[b] * x * x
+                            if rsize == t:
+                                if d < bestpd or (d == bestpd and r < bestp):
+                                    bestpd = d
+                                    bestp = r
+                            elif d < bestd or (d == bestd and r < best):
+                                bestd = d
+                                best = r
+                        node[m, 1] = w - lo
+                        following = node[m, 2]
+                        if w == lo and prev != -1:  # an inner member: unlink it
+                            node[prev, 2] = following
+                            if tail[c] == m:
+                                tail[c] = prev
+                        else:
+                            prev = m
+                        m = following
+                    if best < 0 and bestp >= 0:
+                        # a patch of single pixels only (a checkerboard, more clusters than the
+                        # texture needs): each joins its nearest lower-numbered neighbour; picks only
+                        # point down, so they never form a cycle, and a pixel with no lower neighbour
+                        # finds a larger one in the next pass
+                        best = bestp
+                    if best >= 0 and (bestd <= limit or t == 1):
+                        pick_from[npick] = c
+                        pick_to[npick] = best
+                        npick += 1
+                    elif best >= 0 or peer:
+                        retry[nretry] = c
+                        nretry += 1
+                for q in range(npick):
+                    c = pick_from[q]
+                    r = pick_to[q]
+                    while ps[r, 0] != r:  # a single pixel's pick may itself have merged this pass
+                        r = ps[r, 0]
+                    ps[c, 0] = r
+                    size[r] += size[c]
+                    info[r, nb] += size[c]
+                    for b in range(nb):
+                        sums[r, b] += sums[c, b]
+                        info[r, b] = sums[r, b] / size[r]
+                    node[tail[r], 2] = c
+                    tail[r] = tail[c]
+                if npick == 0:
+                    break
+                for s in range(nretry):
+                    cand[s] = retry[s]
+                nc = nretry
+            keep = 0  # regions left at t pixels are final: later rounds only merge larger ones
+            for s in range(ns):
+                c = small[s]
+                if ps[c, 0] == c and size[c] > t and size[c] < min_size:
+                    small[keep] = c
+                    keep += 1
+            ns = keep
     parent = np.empty(n + 1, dtype=np.int32)
     parent[0] = 0
     for r in range(1, n + 1):

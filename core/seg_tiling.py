@@ -35,7 +35,7 @@ from .progress import ensure
 from .segmentation import fit_model, native, segment_window
 
 DEFAULTS = dict(num_clusters=60, min_pixels=100, max_distance=0.0, tile_width=2048, tile_height=2048,
-                overlap=100, valid_data_threshold=0.05, sample_size=100_000, workers=0)
+                overlap=100, valid_data_threshold=0.05, sample_size=100_000, workers=0, cleanup=False)
 
 
 @dataclass
@@ -124,12 +124,12 @@ def plan_tiles(width, height, tile_width, tile_height, overlap, valid_fraction=N
 
 
 # -- one tile (runs in a thread or on a Dask worker) --------------------------------------------
-def segment_tile(spec, source, model, min_pixels, width, height):
+def segment_tile(spec, source, model, min_pixels, width, height, cleanup=False):
     """Segment one tile's window and return its core (see :class:`TileResult`)."""
     t0 = time.perf_counter()
     img = native(source.read(spec.wx0, spec.wy0, spec.ww, spec.wh))
     cut = (spec.wy0 > 0, spec.wy0 + spec.wh < height, spec.wx0 > 0, spec.wx0 + spec.ww < width)
-    seg, m = segment_window(img, model, min_pixels, cut)
+    seg, m = segment_window(img, model, min_pixels, cut, cleanup)
     r0, c0, h, w = spec.y0 - spec.wy0, spec.x0 - spec.wx0, spec.h, spec.w
     crop = kern.kernel(kern.crop_core)
     core, size, sums, sq, first = crop(seg, r0, c0, h, w, m, img, width, spec.wy0, spec.wx0)
@@ -277,26 +277,30 @@ def run_threads(task, specs, workers, on_result, progress):
 class _Task:
     """A picklable callable (Dask ships it to workers): spec -> TileResult."""
 
-    def __init__(self, source, model, min_pixels, width, height):
+    def __init__(self, source, model, min_pixels, width, height, cleanup=False):
         self.source, self.model, self.min_pixels = source, model, min_pixels
-        self.width, self.height = width, height
+        self.width, self.height, self.cleanup = width, height, cleanup
 
     def __call__(self, spec):
-        return segment_tile(spec, self.source, self.model, self.min_pixels, self.width, self.height)
+        return segment_tile(spec, self.source, self.model, self.min_pixels, self.width, self.height,
+                            self.cleanup)
 
 
-def fit_raster_model(source, num_clusters, sample_size, max_distance, progress=None, threads=1):
+def fit_raster_model(source, num_clusters, sample_size, max_distance, progress=None, threads=1,
+                     kmeans=None):
     """Sample the whole raster on a regular grid and fit the global model.
 
     Returns (model, valid-fraction estimator for the tile plan).
     """
     from .segmentation import nodata_vector, valid_pixels
 
+    progress = ensure(progress)
     step = max(1, int(np.sqrt(source.width * source.height / max(int(sample_size), 1))))
-    samples, rows, cols = source.sample(step, progress, threads)
+    samples, rows, cols = source.sample(step, progress.sub(0.0, 0.3), threads)
     nd, has = nodata_vector(source.nodata, len(source.bands))
     valid = valid_pixels(samples, nd, has).reshape(len(rows), len(cols))
-    model = fit_model(samples, num_clusters, source.nodata, max_distance)
+    model = fit_model(samples, num_clusters, source.nodata, max_distance, kmeans, progress.sub(0.3, 1.0),
+                      threads)
 
     def valid_fraction(x0, y0, w, h):
         r = (rows >= y0) & (rows < y0 + h)
@@ -310,9 +314,11 @@ def fit_raster_model(source, num_clusters, sample_size, max_distance, progress=N
 
 def segment(source, num_clusters=60, min_pixels=100, max_distance=0.0, tile_width=2048, tile_height=2048,
             overlap=100, valid_data_threshold=0.05, sample_size=100_000, workers=0, scheduler=None,
-            spool_path=None, on_tile=None, progress=None, model=None):
+            spool_path=None, on_tile=None, progress=None, model=None, kmeans=None, cleanup=False):
     """Segment a source (:class:`.seg_io.GdalSource` / :class:`.seg_io.ArraySource`).
 
+    ``kmeans``: :class:`.seg_kmeans.KMeansOptions` (seed, iterations, restarts, standardisation);
+    ``cleanup``: merge every segment still under ``min_pixels`` into its nearest neighbour.
     Returns (stitch, tiles, model, read_labels) where ``read_labels(spec)`` gives a tile core's
     final segment ids; the caller writes them out. ``spool_path`` (a file) keeps finished cores
     on disk; without it they stay in memory (small rasters, tests).
@@ -322,6 +328,10 @@ def segment(source, num_clusters=60, min_pixels=100, max_distance=0.0, tile_widt
     progress = ensure(progress)
     if num_clusters < 1:
         raise InputError("give at least 1 cluster", parameter="NUM_CLUSTERS")
+    if kmeans is not None and kmeans.iterations < 1:
+        raise InputError("k-means needs at least 1 iteration", parameter="KMEANS_ITERATIONS")
+    if kmeans is not None and kmeans.restarts < 1:
+        raise InputError("k-means needs at least 1 run", parameter="KMEANS_RESTARTS")
     if min_pixels < 1:
         raise InputError("the minimum segment size must be at least 1 pixel", parameter="MIN_PIXELS")
     if tile_width < 16 or tile_height < 16:
@@ -341,7 +351,7 @@ def segment(source, num_clusters=60, min_pixels=100, max_distance=0.0, tile_widt
     fit_progress = progress.sub(0.0, 0.08)
     if model is None:
         model, valid_fraction = fit_raster_model(source, num_clusters, sample_size, max_distance,
-                                                 fit_progress, threads)
+                                                 fit_progress, threads, kmeans)
     else:
         valid_fraction = None
     lap("kmeans")
@@ -360,9 +370,15 @@ def segment(source, num_clusters=60, min_pixels=100, max_distance=0.0, tile_widt
     if len(tiles) > 1 and overlap < min_pixels:
         progress.text(f"Warning: overlap {overlap} < minimum segment size {min_pixels}: segments near "
                       "tile edges may differ slightly from a whole-image run")
-    progress.text(f"{len(tiles)} tile(s), {len(model.centres)} clusters, "
-                  f"max spectral distance {model.max_distance:.3f} sd")
-    task = _Task(source, model, int(min_pixels), source.width, source.height)
+    if model.requested_clusters > len(model.centres):
+        progress.text(f"Warning: {model.requested_clusters} clusters asked for, but the k-means sample "
+                      f"has only {len(model.centres)} distinct pixel values: using {len(model.centres)} "
+                      "clusters")
+    unit = "sd" if model.standardised else "raw units"
+    progress.text(f"{len(tiles)} tile(s), {len(model.centres)} clusters (k-means: mean squared distance "
+                  f"{model.inertia:.4g}, {model.iterations} iterations), max spectral distance "
+                  f"{model.max_distance:.4g} {unit}")
+    task = _Task(source, model, int(min_pixels), source.width, source.height, bool(cleanup))
     tile_progress = progress.sub(0.08, 0.85)
     tile_progress.start(len(tiles))
     spool = LabelSpool(spool_path) if spool_path else None

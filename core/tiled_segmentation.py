@@ -17,17 +17,22 @@ from osgeo import gdal
 from . import seg_io
 from .errors import InputError
 from .progress import ensure
+from .seg_kmeans import KMeansOptions
 from .seg_tiling import DEFAULTS, segment
 
 
 def segment_raster(input_path, output_path, bands=None, num_clusters=60, min_pixels=100, max_distance=0.0,
                    tile_width=2048, tile_height=2048, overlap=100, valid_data_threshold=0.05,
                    sample_size=100_000, workers=0, scheduler=None, mean_output=None,
-                   polygons_output=None, progress=None):
+                   polygons_output=None, progress=None, kmeans=None, cleanup=False):
     """Tiled Shepherd segmentation of ``input_path`` (see :mod:`.seg_tiling`).
 
+    ``kmeans``: a :class:`.seg_kmeans.KMeansOptions` (seed, iterations, restarts, band
+    standardisation; default: standardised bands, k-means++, 3 runs to convergence).
+    ``cleanup``: merge every segment still under ``min_pixels`` into its nearest neighbour.
     Returns a dict: segments, nodata_pixels (pixels with id 0; every valid pixel has an id),
-    tiles, clusters, max_distance, seconds, timings (seconds per stage), outputs.
+    tiles, clusters, requested_clusters, max_distance, standardised, inertia, seconds, timings
+    (seconds per stage), outputs.
     """
     progress = ensure(progress)
     t0 = time.perf_counter()
@@ -46,7 +51,8 @@ def segment_raster(input_path, output_path, bands=None, num_clusters=60, min_pix
             source, num_clusters=num_clusters, min_pixels=min_pixels, max_distance=max_distance,
             tile_width=tile_width, tile_height=tile_height, overlap=overlap,
             valid_data_threshold=valid_data_threshold, sample_size=sample_size, workers=workers,
-            scheduler=scheduler, spool_path=spool, progress=progress.sub(0.0, 0.8))
+            scheduler=scheduler, spool_path=spool, progress=progress.sub(0.0, 0.8), kmeans=kmeans,
+            cleanup=cleanup)
         write = progress.sub(0.8, 0.95 if polygons_output else 1.0)
         write.text("Writing the segment raster")
         seg_tmp = seg_io.temp_path(output_path, ".tif")
@@ -110,9 +116,11 @@ def segment_raster(input_path, output_path, bands=None, num_clusters=60, min_pix
             seg_io.remove_quietly(t)
     # nodata_pixels counts 0 ids; every valid pixel has an id by construction (checked in tests)
     return dict(segments=st.segments, nodata_pixels=nodata_pixels, tiles=len(tiles),
-                clusters=len(model.centres), max_distance=model.max_distance,
+                clusters=len(model.centres), requested_clusters=model.requested_clusters,
+                max_distance=model.max_distance, standardised=model.standardised,
+                inertia=model.inertia, kmeans_iterations=model.iterations,
                 seconds=time.perf_counter() - t0, timings=dict(st.timings),
                 outputs=dict(OUTPUT=output_path, OUTPUT_MEAN=mean_output, OUTPUT_POLYGONS=polygons_output))
 
 
-__all__ = ["segment_raster", "DEFAULTS"]
+__all__ = ["segment_raster", "DEFAULTS", "KMeansOptions"]

@@ -93,18 +93,68 @@ def split_raster(
         )
     W, H, nb = ds.RasterXSize, ds.RasterYSize, ds.RasterCount
     tiles = tile_windows(W, H, tile_size, overlap, edge)
-    gt = ds.GetGeoTransform()
-    crs = crs_wkt(ds)
-    dtype = ds.GetRasterBand(1).DataType
-    dtype_name = gdal.GetDataTypeName(dtype)
+    dtype_name = gdal.GetDataTypeName(ds.GetRasterBand(1).DataType)
     nodatas = [ds.GetRasterBand(b).GetNoDataValue() for b in range(1, nb + 1)]
     needs_validity = _needs_validity(ds)
     min_valid = float(min_valid_fraction)
     options = tile_options(compress, nb, dtype_name)
-    out_dir = check_writable_folder(os.path.abspath(os.fspath(out_dir)), parameter="OUTPUT_FOLDER")
-    if index_path:  # fail now rather than after the tiles are in place
-        vector_driver(index_path, parameter="OUTPUT")
-        check_writable_folder(os.path.dirname(os.path.abspath(os.fspath(index_path))), parameter="OUTPUT")
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    created = []  # folders this run creates: removed again if it does not finish
+    try:
+        if index_path:  # the index is written last: check it before anything is created
+            index_path = os.path.abspath(os.fspath(index_path))
+            vector_driver(index_path, parameter="OUTPUT")
+            if os.path.isdir(index_path):
+                raise InputError(f"{index_path} is a folder: give a file name for the tile index",
+                                 parameter="OUTPUT")
+            _make_folder(os.path.dirname(index_path), "OUTPUT", created)
+        _make_folder(out_dir, "OUTPUT_FOLDER", created)
+        return _split(ds, src_path, out_dir, tiles, tile_size, prefix, index_path, options, threads,
+                      needs_validity, nodatas, min_valid, progress)
+    except BaseException:
+        _remove_created(created)
+        raise
+
+
+def _missing_folders(folder):
+    """``folder`` and its ancestors that do not exist yet, innermost first."""
+    missing = []
+    while folder and not os.path.exists(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return missing
+
+
+def _make_folder(folder, parameter, created):
+    """Create ``folder`` (checked writable) and record in ``created`` what did not exist before."""
+    missing = _missing_folders(folder)
+    try:
+        check_writable_folder(folder, parameter=parameter)
+    finally:
+        created.extend(f for f in missing if os.path.isdir(f) and f not in created)
+
+
+def _remove_created(created):
+    """Remove the folders a failed or canceled run created, innermost first, if they are empty
+    (never a folder that existed before the run, and never anything but empty folders)."""
+    for folder in sorted(created, key=len, reverse=True):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+    created.clear()
+
+
+def _split(ds, src_path, out_dir, tiles, tile_size, prefix, index_path, options, threads, needs_validity,
+           nodatas, min_valid, progress):
+    """The writing part of :func:`split_raster`, once every output location has been checked."""
+    W, H, nb = ds.RasterXSize, ds.RasterYSize, ds.RasterCount
+    gt = ds.GetGeoTransform()
+    crs = crs_wkt(ds)
+    dtype = ds.GetRasterBand(1).DataType
     driver = gdal.GetDriverByName("GTiff")
     local = threading.local()
     handles = []
@@ -160,20 +210,23 @@ def split_raster(
 
     ds_meta = _BandMeta(ds)  # worker threads never touch the main thread's dataset
     progress.text(f"Writing {len(tiles)} tiles of {tile_size} px")
-    with staging_folder(out_dir) as stage:
-        records = ordered_map(lambda t: write_tile(stage, t), tiles, threads, progress.sub(0.0, 0.95))
-        records = [r for r in records if r is not None]
-        progress.check()
-        for rec in records:  # commit: move every finished tile into place
-            os.replace(rec.pop("_staged"), rec["path"])
-    for h in handles:
-        h.Close()
-    handles.clear()
     index = None
-    if index_path:
-        index = write_tile_index(
-            index_path, records, crs, parameter="OUTPUT", progress=progress.sub(0.95, 1.0)
-        )
+    try:
+        with staging_folder(out_dir) as stage:
+            records = ordered_map(lambda t: write_tile(stage, t), tiles, threads, progress.sub(0.0, 0.95))
+            records = [r for r in records if r is not None]
+            progress.check()
+            staged = [rec.pop("_staged") for rec in records]
+            if index_path:  # written (atomically) while the tiles still wait in the stage
+                index = write_tile_index(
+                    index_path, records, crs, parameter="OUTPUT", progress=progress.sub(0.95, 1.0)
+                )
+            for path, rec in zip(staged, records):  # commit: move every finished tile into place
+                os.replace(path, rec["path"])
+    finally:
+        for h in handles:
+            h.Close()
+        handles.clear()
     progress.set(1.0)
     return {
         "tiles": records,

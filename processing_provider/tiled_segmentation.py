@@ -8,6 +8,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBand,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -15,11 +16,12 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
+from ..core.seg_kmeans import KMEANS_ITERATIONS, KMEANS_RESTARTS, KMEANS_SEED
 from .base import TileEmbeddingsAlgorithm
 
 GROUP = "Segmentation"
 GROUP_ID = "segmentation"
-NEEDED = ("numba", "faiss")
+NEEDED = ("numba",)
 
 
 class TiledSegmentationAlgorithm(TileEmbeddingsAlgorithm):
@@ -33,6 +35,11 @@ class TiledSegmentationAlgorithm(TileEmbeddingsAlgorithm):
     NUM_CLUSTERS = "NUM_CLUSTERS"
     MIN_PIXELS = "MIN_PIXELS"
     MAX_SPECTRAL_DISTANCE = "MAX_SPECTRAL_DISTANCE"
+    MERGE_SMALL = "MERGE_SMALL"
+    STANDARDISE = "STANDARDISE"
+    SEED = "SEED"
+    KMEANS_ITERATIONS = "KMEANS_ITERATIONS"
+    KMEANS_RESTARTS = "KMEANS_RESTARTS"
     TILE_WIDTH = "TILE_WIDTH"
     TILE_HEIGHT = "TILE_HEIGHT"
     OVERLAP = "OVERLAP"
@@ -56,24 +63,36 @@ class TiledSegmentationAlgorithm(TileEmbeddingsAlgorithm):
                 optional=True, allowMultiple=True,
             )
         )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.NUM_CLUSTERS, self.tr("Number of k-means clusters (numClusters)"), integer, 60,
-                minValue=2, maxValue=65535,
-            )
+        clusters = QgsProcessingParameterNumber(
+            self.NUM_CLUSTERS, self.tr("Number of spectral clusters"), integer, 60, minValue=2, maxValue=65535
         )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MIN_PIXELS, self.tr("Minimum segment size in pixels (minPxls)"), integer, 100, minValue=1
-            )
+        clusters.setHelp(self.tr("k-means clusters; each 4-connected patch of one cluster starts as a "
+                                 "segment (numClusters in RSGISLib and pyshepseg)."))
+        self.addParameter(clusters)
+        min_pixels = QgsProcessingParameterNumber(
+            self.MIN_PIXELS, self.tr("Minimum segment size (pixels)"), integer, 100, minValue=1
         )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MAX_SPECTRAL_DISTANCE,
-                self.tr("Maximum spectral distance for merging (standard deviations; 0 = auto)"),
-                double, 0.0, minValue=0.0,
-            )
+        min_pixels.setHelp(self.tr("Segments smaller than this merge into their spectrally nearest "
+                                   "larger neighbour, within the maximum spectral distance "
+                                   "(minPxls in RSGISLib, minSegmentSize in pyshepseg)."))
+        self.addParameter(min_pixels)
+        distance = QgsProcessingParameterNumber(
+            self.MAX_SPECTRAL_DISTANCE,
+            self.tr("Maximum spectral distance for merging (0 = auto)"),
+            double, 0.0, minValue=0.0,
         )
+        distance.setHelp(self.tr("In standard deviations when bands are standardised, in raw band units "
+                                 "otherwise. 0: the median distance between the k-means centres."))
+        self.addParameter(distance)
+        merge = QgsProcessingParameterBoolean(
+            self.MERGE_SMALL,
+            self.tr("Merge every segment still under the minimum size (ignore the spectral distance)"),
+            False, optional=True,
+        )
+        merge.setHelp(self.tr("A final pass merging each segment left under the minimum size into its "
+                              "nearest neighbour, however different. Off: the published method, which "
+                              "keeps small segments that differ from all their neighbours."))
+        self.addParameter(merge)
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.TILE_WIDTH, self.tr("Tile width (pixels)"), integer, 2048, minValue=16
@@ -101,6 +120,22 @@ class TiledSegmentationAlgorithm(TileEmbeddingsAlgorithm):
             ),
             QgsProcessingParameterNumber(
                 self.SAMPLE_SIZE, self.tr("K-means sample size (pixels)"), integer, 100000, minValue=100
+            ),
+            QgsProcessingParameterBoolean(
+                self.STANDARDISE,
+                self.tr("Standardise bands for k-means (off: raw band units, as RSGISLib and pyshepseg)"),
+                True, optional=True,
+            ),
+            QgsProcessingParameterNumber(
+                self.SEED, self.tr("K-means random seed"), integer, KMEANS_SEED, optional=True, minValue=0
+            ),
+            QgsProcessingParameterNumber(
+                self.KMEANS_ITERATIONS, self.tr("Maximum k-means iterations"), integer,
+                KMEANS_ITERATIONS, optional=True, minValue=1,
+            ),
+            QgsProcessingParameterNumber(
+                self.KMEANS_RESTARTS, self.tr("K-means runs (the closest fit is kept)"), integer,
+                KMEANS_RESTARTS, optional=True, minValue=1, maxValue=100,
             ),
             QgsProcessingParameterString(
                 self.SCHEDULER,
@@ -130,8 +165,8 @@ class TiledSegmentationAlgorithm(TileEmbeddingsAlgorithm):
         missing = [m for m in NEEDED if importlib.util.find_spec(m) is None]
         if missing:
             return False, self.tr(
-                "Needs the Python package(s) {} (Debian/Ubuntu: apt install python3-numba python3-faiss; "
-                "elsewhere: pip install numba faiss-cpu)."
+                "Needs the Python package(s) {} (Debian/Ubuntu: apt install python3-numba; "
+                "elsewhere: pip install numba)."
             ).format(", ".join(missing))
         return True, ""
 
@@ -147,7 +182,19 @@ class TiledSegmentationAlgorithm(TileEmbeddingsAlgorithm):
             )
         return path
 
+    def _int(self, parameters, name, context, default):
+        """An optional integer parameter (absent from older models: its default)."""
+        if parameters.get(name) is None:
+            return default
+        return self.parameterAsInt(parameters, name, context)
+
+    def _bool(self, parameters, name, context, default):
+        if parameters.get(name) is None:
+            return default
+        return self.parameterAsBoolean(parameters, name, context)
+
     def processAlgorithm(self, parameters, context, feedback):
+        from ..core.seg_kmeans import KMeansOptions
         from ..core.tiled_segmentation import segment_raster
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
@@ -167,6 +214,12 @@ class TiledSegmentationAlgorithm(TileEmbeddingsAlgorithm):
         mean_output = self._destination(parameters, self.OUTPUT_MEAN, context, (".tif", ".tiff"))
         polygons = self._destination(parameters, self.OUTPUT_POLYGONS, context, (".gpkg",))
         scheduler = (self.parameterAsString(parameters, self.SCHEDULER, context) or "").strip() or None
+        kmeans = KMeansOptions(
+            seed=self._int(parameters, self.SEED, context, KMEANS_SEED),
+            iterations=self._int(parameters, self.KMEANS_ITERATIONS, context, KMEANS_ITERATIONS),
+            restarts=self._int(parameters, self.KMEANS_RESTARTS, context, KMEANS_RESTARTS),
+            standardise=self._bool(parameters, self.STANDARDISE, context, True),
+        )
         summary = self.run_core(
             segment_raster,
             source,
@@ -185,12 +238,22 @@ class TiledSegmentationAlgorithm(TileEmbeddingsAlgorithm):
             mean_output=mean_output,
             polygons_output=polygons,
             progress=self.progress(feedback),
+            kmeans=kmeans,
+            cleanup=self._bool(parameters, self.MERGE_SMALL, context, False),
         )
+        if summary["clusters"] < summary["requested_clusters"]:
+            feedback.pushWarning(
+                self.tr("{}: {} asked for, but the k-means sample has only {} distinct pixel values; "
+                        "used {} clusters.").format(
+                    self.describe_parameter(self.NUM_CLUSTERS), summary["requested_clusters"],
+                    summary["clusters"], summary["clusters"],
+                )
+            )
         feedback.pushInfo(
-            self.tr("{} segments from {} tile(s), {} clusters, max spectral distance {:.3f} sd, "
+            self.tr("{} segments from {} tile(s), {} clusters, max spectral distance {:.4g} {}, "
                     "{:.1f} s").format(
                 summary["segments"], summary["tiles"], summary["clusters"], summary["max_distance"],
-                summary["seconds"],
+                self.tr("sd") if summary["standardised"] else self.tr("raw units"), summary["seconds"],
             )
         )
         results = {self.OUTPUT: output, self.SEGMENTS: summary["segments"], self.TILES: summary["tiles"]}

@@ -278,7 +278,7 @@ def test_kmeans_inertia_at_least_as_low_as_scikit_learn():
     from tile_embeddings.core.seg_kmeans import KMeansOptions, kmeans
 
     rng = np.random.default_rng(11)
-    x = ndimage.uniform_filter(rng.normal(size=(3, 120, 120)), size=(1, 4, 4)).reshape(3, -1).T
+    x = ndimage.uniform_filter(rng.normal(size=(3, 80, 80)), size=(1, 4, 4)).reshape(3, -1).T
     x = np.vstack([x, _blobs(seed=5, k=8, n=300) / 8])
     ours = kmeans(x, 30, KMeansOptions(seed=1234)).inertia
     # pyshepseg's settings: k-means++, 5 runs
