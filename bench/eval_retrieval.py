@@ -57,7 +57,7 @@ def query_arrays(source, bands):
 def evaluate(raster, tile, batch=32):
     from tile_embeddings.core import embedding, search
     from tile_embeddings.core.index import open_index
-    from tile_embeddings.core.models import load_extractor
+    from tile_embeddings.core.runtimes import load_extractor
 
     source = embedding.RasterTiles(raster, tile)
     print(f"== {Path(raster).name}: {len(source)} tiles of {tile} px, MobileNetV2 @224")

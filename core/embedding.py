@@ -1,10 +1,12 @@
 """Tiles -> CNN embeddings -> a similarity index, in batches that survive interruption.
 
-The fast path tiles a raster on the fly (no tile files): a reader thread reads each batch's
-windows with GDAL and stretches them to 8-bit RGB (GDAL and numpy release the GIL) while the
-main thread resizes, normalises and runs the model on the previous batch. Preprocessing is the
-same for every tile and recorded in the index metadata, so a query image can be embedded the same
-way later (:func:`embed_image`).
+The fast path tiles a raster on the fly (no tile files): reader threads read each batch's windows
+with GDAL, stretch them to 8-bit RGB, resize and normalise them (GDAL, numpy and Pillow release the
+GIL) while the main thread runs only the model, on onnxruntime or torch, on the previous batch. The
+model gets the cores the readers leave (:func:`.models.model_threads`), so it never waits for
+tiles. Preprocessing is the same for every tile and both runtimes (:mod:`.model_input`), and is
+recorded in the index metadata with the runtime, so a query image can be embedded the same way
+later, on either runtime (:func:`embed_image`).
 
 Resume: rows are written into ``<output>.partial/embeddings.npy`` (a memory map) and the number
 of finished rows into ``state.json`` after each batch; a re-run with the same inputs and settings
@@ -24,6 +26,7 @@ import numpy as np
 
 from . import index as tindex
 from .errors import Canceled, InputError
+from .model_input import dihedral_views, model_input
 from .progress import ensure
 
 STRETCHES = ("global", "per_tile", "none")
@@ -124,57 +127,39 @@ class Preprocessing:
         )
         return apply_cuts(array, cuts, mask, reserve_zero=False)
 
+    def model_input(self, batch_u8):
+        """uint8 RGB tiles (an array ``(b, 3, h, w)`` or a list) -> the model's float32 input."""
+        return model_input(batch_u8, self.input_size, self.mean, self.std)
+
 
 # -- the model side -----------------------------------------------------------------------------
-def _to_model_input(batch_u8, prep, device):
-    """uint8 (b, 3, h, w) numpy or list of differently sized tiles -> normalised float tensor."""
-    import torch
-    from torch.nn.functional import interpolate
-
-    s = prep.input_size
-    mean = torch.tensor(prep.mean, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-    std = torch.tensor(prep.std, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-
-    def resize(x):
-        if x.shape[-2:] != (s, s):
-            x = interpolate(x, size=(s, s), mode="bilinear", antialias=True, align_corners=False)
-        return x
-
-    if isinstance(batch_u8, np.ndarray):
-        x = resize(torch.from_numpy(batch_u8).to(device=device, dtype=torch.float32))
+def embed_inputs(extractor, x, rotation_invariant=False, normalize=True):
+    """Embeddings ``(b, d)`` float32 of model inputs ``x`` (:meth:`Preprocessing.model_input`)."""
+    if rotation_invariant:
+        feats = None
+        for v in dihedral_views(x):
+            f = extractor(v)
+            feats = f if feats is None else feats + f
+        feats = feats / np.float32(8.0)
     else:
-        x = torch.cat(
-            [resize(torch.from_numpy(a[None]).to(device=device, dtype=torch.float32)) for a in batch_u8]
-        )
-    return (x - mean.to(device)) / std.to(device)
-
-
-def dihedral_views(x):
-    """The 8 rotations/flips of a (b, c, h, w) batch: aerial tiles have no canonical orientation."""
-    import torch
-
-    views = []
-    for flipped in (x, torch.flip(x, dims=(3,))):
-        for k in range(4):
-            views.append(torch.rot90(flipped, k, dims=(2, 3)))
-    return views
+        feats = extractor(x)
+    out = np.asarray(feats, dtype=np.float32)
+    if normalize:
+        out = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out
 
 
 def embed_arrays(extractor, batch_u8, prep, normalize=True):
     """Embeddings ``(b, d)`` float32 of uint8 RGB tiles (array ``(b, 3, h, w)`` or list of them)."""
-    x = _to_model_input(batch_u8, prep, extractor.device)
-    if prep.rotation_invariant:
-        feats = None
-        for v in dihedral_views(x):
-            f = extractor(v.contiguous())
-            feats = f if feats is None else feats + f
-        feats = feats / 8.0
-    else:
-        feats = extractor(x)
-    out = feats.numpy().astype(np.float32, copy=False)
-    if normalize:
-        out = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-    return out
+    return embed_inputs(extractor, prep.model_input(batch_u8), prep.rotation_invariant, normalize)
+
+
+def sample_tiles(source, bands, count=8):
+    """Up to ``count`` tiles spread over ``source``, each stretched on its own: the real imagery an
+    ONNX export made during the run is checked on against torch."""
+    prep = Preprocessing(bands, "per_tile")
+    picks = np.unique(np.linspace(0, len(source) - 1, min(count, len(source))).round().astype(int))
+    return [prep.to_rgb8(*source.read(int(i), prep.bands)) for i in picks]
 
 
 # -- tile sources -------------------------------------------------------------------------------
@@ -376,6 +361,7 @@ def _fingerprint(source, extractor, prep):
         "model": extractor.model,
         "weights": extractor.weights_sha256,
         "dims": extractor.dims,
+        "runtime": extractor.runtime,
         "prep": {k: v for k, v in prep.to_meta().items() if k != "cuts"},
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -451,13 +437,19 @@ def embed_tiles(
     npy_output=None,
     build_ivf=None,
     progress=None,
+    runtime="auto",
+    threads=None,
 ):
     """Embed every tile of ``raster`` (tiled on the fly) or ``tile_index`` into the index ``output``.
 
     Returns the index folder path. ``npy_output`` also writes the seed-style ``.npy`` + id list.
     ``build_ivf`` (default: above the search IVF threshold) stores a trained IVF index too.
+    ``runtime``: "auto" (onnxruntime when installed, else torch), "onnxruntime" or "torch" (see
+    :func:`.runtimes.choose_runtime`). ``threads``: the cores the run may use (default: every core
+    this process may run on); the model gets all but the tile readers' (:func:`.models.model_threads`).
     """
-    from .models import load_extractor
+    from .models import reader_threads
+    from .runtimes import choose_runtime, load_extractor
     from .stretch import compute_cuts
 
     progress = ensure(progress)
@@ -477,8 +469,19 @@ def embed_tiles(
     n = len(source)
     if n == 0:
         raise InputError("no tiles to embed", parameter="INPUT")
-    progress.text(f"loading model {model}")
-    extractor = load_extractor(model, weights, device, prep.input_size, progress.sub(0.0, 0.05))
+    runtime = choose_runtime(runtime, weights, device)
+    progress.text(f"loading model {model} on {runtime}")
+    readers = reader_threads(int(threads) if threads and int(threads) > 0 else None)
+    extractor = load_extractor(
+        model,
+        weights,
+        device,
+        prep.input_size,
+        progress.sub(0.0, 0.05),
+        runtime,
+        max(1, int(threads) - readers) if threads and int(threads) > 0 else None,
+        sample_tiles=lambda: sample_tiles(source, prep.bands),
+    )
     prep.mean, prep.std = extractor.mean, extractor.std
     d = extractor.dims
     fingerprint = _fingerprint(source, extractor, prep)
@@ -531,14 +534,19 @@ def embed_tiles(
             fractions[j] = float(ok.all(axis=0).mean()) if ok is not None else 1.0
             tiles.append(prep.to_rgb8(arr, ok))
         shapes = {t.shape for t in tiles}
-        return start, end, (np.stack(tiles) if len(shapes) == 1 else tiles), fractions
+        # resized and normalised here, on the reader thread: the model's thread only runs the model
+        return start, end, prep.model_input(np.stack(tiles) if len(shapes) == 1 else tiles), fractions
 
-    progress.text(f"embedding {n - done} tiles with {extractor.model} on {extractor.device}")
+    progress.text(
+        f"embedding {n - done} tiles with {extractor.model} on {extractor.runtime} ({extractor.device}"
+        + (f", {extractor.threads} model threads, {readers} reading)" if extractor.threads else ")")
+    )
     timing = {"forward_s": 0.0, "wait_s": 0.0, "loop_s": 0.0, "tiles": n - done}
     t_loop = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="te-read") as pool:
-        pending = [pool.submit(prepare, s) for s in starts[:2]]
-        next_i = 2
+    with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="te-read") as pool:
+        ahead = readers + 1  # batches read ahead: every reader busy, one batch ready
+        pending = [pool.submit(prepare, s) for s in starts[:ahead]]
+        next_i = ahead
         try:
             while pending:
                 t0 = time.perf_counter()
@@ -549,7 +557,7 @@ def embed_tiles(
                     next_i += 1
                 progress.check()
                 t0 = time.perf_counter()
-                vectors = embed_arrays(extractor, batch, prep)
+                vectors = embed_inputs(extractor, batch, prep.rotation_invariant)
                 timing["forward_s"] += time.perf_counter() - t0
                 emb[start:end] = vectors
                 valid[start:end] = fractions
@@ -623,29 +631,39 @@ def embed_tiles(
 
 
 # -- one image not in the index -----------------------------------------------------------------
-def extractor_for_index(index, device="auto", progress=None):
-    """The index's own model and weights (checked against the recorded hash)."""
-    from .models import cached_extractor
+def extractor_for_index(index, device="auto", progress=None, runtime="auto", sample_tiles=None):
+    """The index's own model and weights (checked against the recorded hash), on the runtime that
+    is here: an index built on torch is queried on onnxruntime and the other way round (both
+    record the hash of the same source weights, and give the same numbers)."""
+    from .models import is_onnx
+    from .runtimes import cached_extractor, choose_runtime
 
     meta = index.meta
     label, wfile, sha = meta.get("weights", ""), meta.get("weights_file", ""), meta.get("weights_sha256")
-    if str(label).startswith("torchvision:"):
-        weights = label  # exactly that checkpoint, downloaded if this machine lacks it
-    else:
-        weights = wfile
-        if not wfile or not os.path.exists(wfile):
+    model, kind = meta["model"], meta.get("model_kind")
+    input_size = int(meta["preprocessing"]["input_size"])
+    imagenet = str(label).startswith("torchvision:")
+    weights = label if imagenet else wfile  # exactly that checkpoint, or the file of one's own
+    present = bool(wfile) and os.path.exists(wfile)
+    runtime = choose_runtime(runtime, weights if imagenet or present or is_onnx(wfile) else None, device)
+    ext = None
+    if runtime == "onnxruntime" and kind != "onnx":
+        from .onnx_runtime import export_candidates
+
+        for path, _ in export_candidates(model, weights, sha, meta.get("onnx_file")):
+            found = cached_extractor(model, path, device, input_size, progress, runtime)
+            if found.exported and (not sha or found.weights_sha256 == sha):
+                ext = found
+                break
+    if ext is None:
+        if not imagenet and not present:
             raise InputError(
                 f"the index was built with weights {wfile!r} (sha256 {sha}), which are not on this "
-                "machine: copy them to that path.",
+                "machine: copy them to that path"
+                + ("." if is_onnx(wfile) else ", or their ONNX export into torchvision's cache."),
                 parameter="INDEX",
             )
-    ext = cached_extractor(
-        meta["model"] if meta.get("model_kind") != "torchscript" else meta["model"],
-        weights,
-        device,
-        int(meta["preprocessing"]["input_size"]),
-        progress,
-    )
+        ext = cached_extractor(model, weights, device, input_size, progress, runtime, sample_tiles=sample_tiles)
     if sha and ext.weights_sha256 != sha:
         raise InputError(
             f"the weights found here ({ext.weights_path}, sha256 {ext.weights_sha256[:12]}...) are not "
@@ -659,11 +677,12 @@ def extractor_for_index(index, device="auto", progress=None):
     return ext
 
 
-def embed_image(index, path, window=None, bbox=None, device="auto", progress=None):
+def embed_image(index, path, window=None, bbox=None, device="auto", progress=None, runtime="auto"):
     """Unit embedding of an image file or a raster area, with the index's model and preprocessing.
 
     ``window``: ``(xoff, yoff, xsize, ysize)`` pixels; ``bbox``: ``(xmin, ymin, xmax, ymax)`` in the
-    image's CRS. The area is resized to the model input size like every tile.
+    image's CRS. The area is resized to the model input size like every tile. ``runtime``: any,
+    whichever the index was built with (see :func:`extractor_for_index`).
     """
     from .grid import bbox_to_window
     from .raster_io import open_raster, read_window
@@ -686,10 +705,20 @@ def embed_image(index, path, window=None, bbox=None, device="auto", progress=Non
     finally:
         ds = None
     progress.check()
-    ext = extractor_for_index(index, device, progress)
-    vec = embed_arrays(ext, prep.to_rgb8(arr, ok)[None], prep)[0]
+    rgb = prep.to_rgb8(arr, ok)[None]
+    ext = extractor_for_index(index, device, progress, runtime, sample_tiles=lambda: rgb)
+    vec = embed_arrays(ext, rgb, prep)[0]
     progress.set(1.0)
     return vec
 
 
-__all__ = ["Canceled", "Preprocessing", "embed_arrays", "embed_image", "embed_tiles", "open_source"]
+__all__ = [
+    "Canceled",
+    "Preprocessing",
+    "dihedral_views",
+    "embed_arrays",
+    "embed_image",
+    "embed_inputs",
+    "embed_tiles",
+    "open_source",
+]

@@ -1,15 +1,21 @@
-"""CNN feature extractors: a torchvision backbone by name, or a local TorchScript encoder.
+"""CNN feature extractors: a torchvision backbone by name, or a model file of your own.
 
 An extractor maps a batch of normalised RGB images to pooled penultimate features (the layer
-before the classifier), which is what a tile embedding is. ImageNet weights come from torchvision's
-cache (``$TORCH_HOME/hub/checkpoints``); when a checkpoint is missing it is downloaded there once,
-as torchvision itself would, but with progress through :class:`~.progress.Progress`, the SHA-256
-prefix in the file name checked, and an atomic write, so an offline or failed download leaves
-nothing behind and says which file to put where. ``TE_WEIGHTS_BASE_URL`` points the download at a
-mirror (an intranet server, ``file:///shared/weights/``). Other weights come from a local file: a
-state dict loaded with ``torch.load(weights_only=True)`` (never pickle), or a TorchScript archive
-for custom or remote-sensing encoders. torch and torchvision are imported inside the functions so
-that the engine imports without them.
+before the classifier), which is what a tile embedding is. Two runtimes run them with the same
+numbers: onnxruntime (:mod:`.onnx_runtime`, the default when installed: several times faster on a
+CPU, a small package, and no torch needed once a model file exists) and torch. Both take and
+return numpy arrays; :func:`.runtimes.load_extractor` picks the runtime.
+
+ImageNet weights come from torchvision's cache (``$TORCH_HOME/hub/checkpoints``); when a
+checkpoint is missing it is downloaded there once, as torchvision itself would, but with progress
+through :class:`~.progress.Progress`, the SHA-256 prefix in the file name checked, and an atomic
+write, so an offline or failed download leaves nothing behind and says which file to put where.
+``TE_WEIGHTS_BASE_URL`` points the download at a mirror (an intranet server,
+``file:///shared/weights/``). The ONNX export of a checkpoint is kept beside it, under the
+checkpoint's name (``mobilenet_v2-b0353104.onnx``). Other weights come from a local file: a state
+dict loaded with ``torch.load(weights_only=True)`` (never pickle), a TorchScript archive or an ONNX
+file for custom or remote-sensing encoders. torch, torchvision and onnxruntime are imported inside
+the functions so that the engine imports without them.
 """
 
 import hashlib
@@ -20,6 +26,8 @@ import threading
 import time
 import uuid
 import zipfile
+
+import numpy as np
 
 from .errors import InputError
 from .progress import ensure
@@ -48,30 +56,108 @@ WEIGHTS_BASE_URL_ENV = "TE_WEIGHTS_BASE_URL"
 DOWNLOAD_TIMEOUT_S = 30
 _HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.")
 
+#: the ImageNet checkpoints of :data:`SUPPORTED_MODELS`, best first (as :func:`_weights_choices`
+#: orders them): their file names say, without torchvision, where a model's ONNX export is cached
+CHECKPOINTS = {
+    "mobilenet_v2": (("IMAGENET1K_V1", "mobilenet_v2-b0353104.pth"), ("IMAGENET1K_V2", "mobilenet_v2-7ebf99e0.pth")),
+    "resnet18": (("IMAGENET1K_V1", "resnet18-f37072fd.pth"),),
+    "resnet50": (("IMAGENET1K_V1", "resnet50-0676ba61.pth"), ("IMAGENET1K_V2", "resnet50-11ad3fa6.pth")),
+    "efficientnet_b0": (("IMAGENET1K_V1", "efficientnet_b0_rwightman-7f5810bc.pth"),),
+    "efficientnet_b1": (
+        ("IMAGENET1K_V1", "efficientnet_b1_rwightman-bac287d4.pth"),
+        ("IMAGENET1K_V2", "efficientnet_b1-c27df63c.pth"),
+    ),
+    "efficientnet_b2": (("IMAGENET1K_V1", "efficientnet_b2_rwightman-c35c1473.pth"),),
+    "efficientnet_b3": (("IMAGENET1K_V1", "efficientnet_b3_rwightman-b3899882.pth"),),
+    "convnext_tiny": (("IMAGENET1K_V1", "convnext_tiny-983f1562.pth"),),
+}
+
+RUNTIMES = ("auto", "onnxruntime", "torch")
+TORCH_PACKAGES = ("torch", "torchvision")
+ONNXRUNTIME_INSTALL = "Debian/Ubuntu: apt install python3-onnxruntime; OSGeo4W shell or macOS: pip install onnxruntime"
+TORCH_INSTALL = (
+    "Debian/Ubuntu: apt install python3-torch python3-torchvision; "
+    "OSGeo4W shell or macOS: pip install torch torchvision"
+)
+EXPORT_INSTALL = (
+    "Debian/Ubuntu: apt install python3-torch python3-torchvision python3-onnx; "
+    "OSGeo4W shell or macOS: pip install torch torchvision onnx"
+)
 INSTALL_HINT = (
-    "Debian/Ubuntu: apt install python3-torch python3-torchvision python3-faiss; "
-    "OSGeo4W shell or macOS: pip install torch torchvision faiss-cpu"
+    "Debian/Ubuntu: apt install python3-onnxruntime python3-faiss (and python3-torch python3-torchvision "
+    "python3-onnx to export models); OSGeo4W shell or macOS: pip install onnxruntime faiss-cpu "
+    "(and torch torchvision onnx)"
+)
+#: what to install when neither runtime is there: said by canExecute() and by the engine
+NO_RUNTIME_MESSAGE = (
+    "Embedding needs onnxruntime or torch, and neither is installed in QGIS's Python. Install "
+    f"onnxruntime ({ONNXRUNTIME_INSTALL}): it runs the models exported to ONNX, and needs torch only "
+    "once, on any machine, to export them ('Export model to ONNX'). Or install torch and torchvision "
+    f"({TORCH_INSTALL})."
 )
 
 
-def missing_modules(names=("torch", "torchvision")):
+def _importable(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # an import hook refusing it, a broken installation
+        return False
+
+
+def missing_modules(names=TORCH_PACKAGES):
     """Names of the Python modules in ``names`` that cannot be imported here."""
-    return [n for n in names if importlib.util.find_spec(n) is None]
+    return [n for n in names if not _importable(n)]
 
 
-def require(names=("torch", "torchvision"), parameter=None):
+def require(names=TORCH_PACKAGES, parameter=None, hint=None):
     missing = missing_modules(names)
     if missing:
         raise InputError(
             f"missing Python package(s): {', '.join(missing)}. "
-            f"Install them in QGIS's Python ({INSTALL_HINT}).",
+            f"Install them in QGIS's Python ({hint or TORCH_INSTALL}).",
             parameter=parameter,
         )
 
 
-# -- devices ------------------------------------------------------------------------------------
+def have_onnxruntime():
+    return not missing_modules(("onnxruntime",))
+
+
+def have_torch():
+    return not missing_modules(TORCH_PACKAGES)
+
+
+def available_runtimes():
+    """The runtimes installed here, preferred first."""
+    return [r for r, ok in (("onnxruntime", have_onnxruntime()), ("torch", have_torch())) if ok]
+
+
+# -- threads and devices ------------------------------------------------------------------------
+def usable_cores():
+    """The CPUs this process may run on (its affinity mask, which containers and ``taskset`` set)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def reader_threads(cores=None):
+    """Threads that read and prepare tiles while the model runs: one per 8 cores, at least one."""
+    return max(1, min(4, (cores or usable_cores()) // 8))
+
+
+def model_threads(threads=None):
+    """Intra-op threads for the model: ``threads`` when given (> 0), else the cores left once the
+    tile readers have theirs (:func:`reader_threads`), at least one.
+
+    On a 2-core machine the model gets one core and reading the other: two intra-op threads sharing
+    both cores with the reader were slower (the straggler thread of each operator waits).
+    """
+    if threads and int(threads) > 0:
+        return int(threads)
+    cores = usable_cores()
+    return max(1, cores - reader_threads(cores))
+
+
 def select_device(device="auto"):
-    """``"auto"``: CUDA when present, else the CPU with every core (``torch.set_num_threads``)."""
+    """torch's device: ``"auto"`` is CUDA when present, else the CPU."""
     import torch
 
     device = (device or "auto").lower()
@@ -83,10 +169,6 @@ def select_device(device="auto"):
         )
     if device not in ("cpu",) and not device.startswith("cuda"):
         raise InputError(f"unknown device {device!r}: use auto, cpu or cuda.", parameter="DEVICE")
-    if device == "cpu":
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        if torch.get_num_threads() != cores:
-            torch.set_num_threads(cores)
     return device
 
 
@@ -123,9 +205,18 @@ def is_torchscript(path):
 
 
 def torch_hub_checkpoints():
-    import torch
+    """torchvision's weights cache, found as ``torch.hub.get_dir()`` finds it, without torch:
+    ``$TORCH_HOME/hub/checkpoints``, else ``$XDG_CACHE_HOME/torch/...``, else ``~/.cache/torch/...``."""
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "torch"
+    )
+    return os.path.join(os.path.expanduser(home), "hub", "checkpoints")
 
-    return os.path.join(torch.hub.get_dir(), "checkpoints")
+
+def checkpoint_names(model, name=None):
+    """``[(weights name, checkpoint file name), ...]`` of a supported model, best first (only
+    ``name`` when given); empty for a model outside :data:`CHECKPOINTS`."""
+    return [(w, f) for w, f in CHECKPOINTS.get(model, ()) if name in (None, w)]
 
 
 def _weights_enum(model):
@@ -216,8 +307,14 @@ def download_checkpoint(url, dest, progress=None, timeout=DOWNLOAD_TIMEOUT_S):
     tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.part")
     t0 = time.perf_counter()
     progress.text(f"{name} is not in torchvision's cache: downloading it from {url}")
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in ("https", "http", "file"):  # file:// is a documented mirror (TE_WEIGHTS_BASE_URL)
+        raise InputError(f"cannot download {url}: only https, http and file URLs are fetched", parameter="WEIGHTS")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+        # nosec B310: the scheme is one of the three above (B310 is about file:/custom schemes being
+        # unexpected; file:// is the documented mirror), and the bytes are kept only if their
+        # SHA-256 matches the prefix in the checkpoint's name
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:  # nosec B310
             total = int(response.headers.get("Content-Length") or 0)
             progress.text(f"downloading {name}: {total / 1e6:.1f} MB" if total else f"downloading {name}")
             h = hashlib.sha256()
@@ -341,14 +438,17 @@ def _replace(module, dotted, new):
 
 # -- extractors ---------------------------------------------------------------------------------
 class Extractor:
-    """A feature extractor ready for inference.
+    """A torch feature extractor ready for inference.
 
-    ``__call__(batch)`` takes a float tensor (b, 3, s, s), already normalised with ``mean``/``std``,
-    on ``device``, and returns a float32 tensor (b, dims) on the CPU.
+    ``__call__(batch)`` takes float32 numpy ``(b, 3, s, s)``, already normalised with
+    ``mean``/``std``, and returns float32 numpy ``(b, dims)``: the same contract as
+    :class:`.onnx_runtime.OnnxExtractor`, so the pipeline does not care which runtime it holds.
     """
 
+    runtime = "torch"
+
     def __init__(
-        self, module, model, weights_label, weights_path, weights_sha256, device, kind, probe_size=64
+        self, module, model, weights_label, weights_path, weights_sha256, device, kind, probe_size=64, threads=None
     ):
         import torch
 
@@ -361,19 +461,23 @@ class Extractor:
         self.kind = kind  # "torchvision" or "torchscript"
         self.mean = IMAGENET_MEAN
         self.std = IMAGENET_STD
+        self.threads = model_threads(threads) if device == "cpu" else None
         self._torch = torch
-        self.dims = int(self(torch.zeros(1, 3, probe_size, probe_size, device=device)).shape[1])
+        self.dims = int(self(np.zeros((1, 3, probe_size, probe_size), dtype=np.float32)).shape[1])
 
     def __call__(self, batch):
         torch = self._torch
+        if self.threads and torch.get_num_threads() != self.threads:  # a process-wide setting
+            torch.set_num_threads(self.threads)
+        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
         with torch.inference_mode():
-            out = self.module(batch)
+            out = self.module(x)
             if isinstance(out, (tuple, list)):
                 out = out[0]
             if out.ndim == 4:  # a TorchScript encoder returning a feature map: global average pool
                 out = out.mean(dim=(2, 3))
             out = out.reshape(out.shape[0], -1)
-        return out.float().cpu()
+        return out.float().cpu().numpy()
 
     def describe(self):
         return {
@@ -385,19 +489,21 @@ class Extractor:
             "dims": self.dims,
             "mean": list(self.mean),
             "std": list(self.std),
+            "runtime": self.runtime,
+            "runtime_version": self._torch.__version__,
+            "threads": self.threads,
         }
 
 
-def load_extractor(model="mobilenet_v2", weights=None, device="auto", input_size=224, progress=None):
-    """Build the feature extractor for ``model`` with ``weights``.
+def is_onnx(path):
+    """An ONNX model file, by its extension (the format has no magic number)."""
+    return bool(path) and str(path).lower().endswith(".onnx")
 
-    ``weights``: None/""/"imagenet" -> torchvision's ImageNet checkpoint from the local cache,
-    downloaded there first when missing (``progress`` reports the download);
-    ``"torchvision:<weights name>"`` -> that checkpoint (how an index records it);
-    a path -> a state dict (``weights_only=True``) for ``model``, or a TorchScript archive (then
-    ``model`` is only a label, and the file name labels it when ``model`` is a torchvision name).
-    Raises :class:`InputError` naming MODEL or WEIGHTS when unusable.
-    """
+
+def load_torch_extractor(
+    model="mobilenet_v2", weights=None, device="auto", input_size=224, progress=None, threads=None
+):
+    """The torch extractor (see :func:`.runtimes.load_extractor`)."""
     require()
     import torch
 
@@ -417,21 +523,16 @@ def load_extractor(model="mobilenet_v2", weights=None, device="auto", input_size
                 module = torch.jit.load(weights, map_location=device)
             except Exception as e:
                 raise InputError(f"cannot load TorchScript file {weights}: {e}", parameter="WEIGHTS") from e
-            # a backbone name chosen in a list says nothing about a custom encoder: name it by its file
-            label = (
-                model
-                if model and not _is_torchvision_model(model)
-                else os.path.splitext(os.path.basename(weights))[0]
-            )
             return Extractor(
                 module,
-                label,
+                custom_model_label(model, weights),
                 os.path.abspath(weights),
                 os.path.abspath(weights),
                 file_sha256(weights),
                 device,
                 "torchscript",
                 input_size,
+                threads,
             )
         weights_path, label = os.path.abspath(weights), os.path.abspath(weights)
 
@@ -461,8 +562,16 @@ def load_extractor(model="mobilenet_v2", weights=None, device="auto", input_size
         )
     _replace(module, head, torch.nn.Identity())
     return Extractor(
-        module, model, label, weights_path, file_sha256(weights_path), device, "torchvision", input_size
+        module, model, label, weights_path, file_sha256(weights_path), device, "torchvision", input_size, threads
     )
+
+
+def custom_model_label(model, path):
+    """How a model file of one's own is named: ``model`` unless it is a backbone chosen in a list,
+    which says nothing about a custom encoder; then the file's name."""
+    if model and model not in CHECKPOINTS and not (have_torch() and _is_torchvision_model(model)):
+        return model
+    return os.path.splitext(os.path.basename(path))[0]
 
 
 def _is_torchvision_model(name):
@@ -475,7 +584,7 @@ def _is_torchvision_model(name):
 def _unknown_model_message(name):
     return (
         f"unknown model {name!r}: use a torchvision classification model name "
-        f"(e.g. {', '.join(SUGGESTED_MODELS)}) or give a TorchScript file as weights."
+        f"(e.g. {', '.join(SUGGESTED_MODELS)}) or give a TorchScript or ONNX file as weights."
     )
 
 
@@ -485,20 +594,3 @@ def _torchvision_model(name):
     if not _is_torchvision_model(name):
         raise InputError(_unknown_model_message(name), parameter="MODEL")
     return get_model(name, weights=None)
-
-
-_extractor_cache = {}
-_extractor_lock = threading.Lock()
-
-
-def cached_extractor(model, weights=None, device="auto", input_size=224, progress=None):
-    """The same extractor for the same (model, weights, device): external-image queries reuse it."""
-    key = (model, str(weights or ""), device, input_size)
-    with _extractor_lock:
-        ext = _extractor_cache.get(key)
-    if ext is None:
-        ext = load_extractor(model, weights, device, input_size, progress)
-        with _extractor_lock:
-            _extractor_cache.clear()  # keep one model in memory
-            _extractor_cache[key] = ext
-    return ext

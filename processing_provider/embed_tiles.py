@@ -4,6 +4,7 @@ import os
 
 from qgis.core import (
     Qgis,
+    QgsApplication,
     QgsFillSymbol,
     QgsProcessingContext,
     QgsProcessingException,
@@ -25,7 +26,7 @@ from qgis.core import (
 )
 from qgis.PyQt import sip
 
-from ..core.models import INSTALL_HINT, SUPPORTED_MODELS, missing_modules
+from ..core.models import NO_RUNTIME_MESSAGE, RUNTIMES, SUPPORTED_MODELS, available_runtimes
 from .base import TileEmbeddingsAlgorithm
 
 GROUP = "Embeddings and search"
@@ -101,6 +102,7 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
     ROTATION_INVARIANT = "ROTATION_INVARIANT"
     BATCH_SIZE = "BATCH_SIZE"
     DEVICE = "DEVICE"
+    RUNTIME = "RUNTIME"
     RESUME = "RESUME"
     OUTPUT = "OUTPUT"
     NPY_OUTPUT = "NPY_OUTPUT"
@@ -144,10 +146,10 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
                 self.WEIGHTS,
                 self.tr(
                     "Weights file (empty: the model's ImageNet weights; or a state dict for the model, "
-                    "or a TorchScript encoder, which replaces the model)"
+                    "or a TorchScript or ONNX encoder, which replaces the model)"
                 ),
                 optional=True,
-                fileFilter="PyTorch (*.pth *.pt *.pth.tar *.ckpt);;All files (*)",
+                fileFilter="Weights and models (*.pth *.pt *.pth.tar *.ckpt *.onnx);;All files (*)",
             )
         )
         self.addParameter(
@@ -204,8 +206,16 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             QgsProcessingParameterEnum(
                 self.DEVICE,
                 self.tr("Device"),
-                [self.tr("Auto (CUDA when present, else all CPU cores)"), "CPU", "CUDA"],
+                [self.tr("Auto (CUDA when the runtime has it, else the CPU)"), "CPU", "CUDA"],
                 defaultValue=0,
+            ),
+            # static strings: scripts say RUNTIME=torch; "auto" is onnxruntime when installed
+            QgsProcessingParameterEnum(
+                self.RUNTIME,
+                self.tr("Runtime (auto: onnxruntime when installed, else torch)"),
+                list(RUNTIMES),
+                defaultValue="auto",
+                usesStaticStrings=True,
             ),
             QgsProcessingParameterBoolean(
                 self.RESUME, self.tr("Resume an interrupted run with the same settings"), True
@@ -243,7 +253,7 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             model, context
         ):
             return False, self.tr(
-                "{}: unknown model {!r}. Choose one of {}, or give a TorchScript encoder as {}."
+                "{}: unknown model {!r}. Choose one of {}, or give a TorchScript or ONNX encoder as {}."
             ).format(
                 self.describe_parameter(self.MODEL),
                 model,
@@ -253,11 +263,9 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
         return super().checkParameterValues(parameters, context)
 
     def canExecute(self):  # noqa: N802
-        missing = missing_modules(("torch", "torchvision"))
-        if missing:
-            return False, self.tr("Needs the Python package(s) {} ({}).").format(
-                ", ".join(missing), INSTALL_HINT
-            )
+        # onnxruntime alone suffices once the model file is there (the run says how to get it)
+        if not available_runtimes():
+            return False, self.tr(NO_RUNTIME_MESSAGE)
         return True, ""
 
     def processAlgorithm(self, parameters, context, feedback):
@@ -294,14 +302,17 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             resume=self.parameterAsBoolean(parameters, self.RESUME, context),
             npy_output=npy,
             progress=self.progress(feedback),
+            runtime=self.parameterAsEnumString(parameters, self.RUNTIME, context) or "auto",
+            # the cores QGIS may use (Settings > Options > Processing or Rendering: max threads)
+            threads=QgsApplication.maxThreads() if QgsApplication.maxThreads() > 0 else None,
         )
         from ..core.index import TILES_LAYER, open_index
 
         index = self.run_core(open_index, path)
         m = index.meta
         feedback.pushInfo(
-            self.tr("{} tiles, {} dimensions, model {} ({}), device {}, {:.1f} s").format(
-                len(index), index.dims, m["model"], m["weights"], m["device"], m["seconds"]
+            self.tr("{} tiles, {} dimensions, model {} ({}), {} on {}, {:.1f} s").format(
+                len(index), index.dims, m["model"], m["weights"], m.get("runtime", "torch"), m["device"], m["seconds"]
             )
         )
         tiles = f"{index.tiles_path}|layername={TILES_LAYER}"

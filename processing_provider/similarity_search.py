@@ -23,7 +23,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QMetaType
 
-from ..core.models import INSTALL_HINT, missing_modules
+from ..core.models import INSTALL_HINT, available_runtimes, missing_modules
 from .base import TileEmbeddingsAlgorithm
 from .embed_tiles import GROUP, GROUP_ID
 
@@ -125,9 +125,11 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
         )
 
     def canExecute(self):  # noqa: N802
-        missing = missing_modules(("faiss", "torch", "torchvision"))
+        missing = missing_modules(("faiss",))
+        if not available_runtimes():
+            missing.append("onnxruntime or torch")
         if missing:
-            # still runs: numpy exact search without faiss; torch only for query images
+            # still runs: numpy exact search without faiss; a runtime only for query images
             return True, self.tr("Optional package(s) {} missing ({}).").format(
                 ", ".join(missing), INSTALL_HINT
             )

@@ -190,7 +190,7 @@ def test_algorithm_metadata(te_provider):
     advanced = {
         p.name() for p in alg.parameterDefinitions() if p.flags() & Qgis.ProcessingParameterFlag.Advanced
     }
-    assert {"BATCH_SIZE", "DEVICE", "LOWER", "UPPER", "RESUME"} <= advanced
+    assert {"BATCH_SIZE", "DEVICE", "LOWER", "UPPER", "RESUME", "RUNTIME"} <= advanced
     assert alg.parameterDefinition("OUTPUT").type() == "folderDestination"
     assert alg.outputDefinition("TILES").type() == "outputVector"
 
@@ -300,12 +300,12 @@ def test_a_temporary_index_says_it_disappears_when_qgis_exits(processing, neon_o
 def test_an_unwritable_output_is_refused_before_the_model_loads(processing, neon_osbs, tmp_path, monkeypatch):
     from raster_prep_data import read_only_folder
 
-    from tile_embeddings.core import models
+    from tile_embeddings.core import runtimes
 
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded before the output was checked")
 
-    monkeypatch.setattr(models, "load_extractor", no_model)
+    monkeypatch.setattr(runtimes, "load_extractor", no_model)
     afile = tmp_path / "notes.txt"
     afile.write_text("x")
     with read_only_folder(str(tmp_path / "ro")) as ro:
@@ -338,3 +338,159 @@ def test_one_band_raster_gives_grey_with_the_default_band_order(processing, neon
     gdal.Translate(rgb, str(neon_osbs), bandList=[2, 2, 2])
     ref = open_index(embed(processing, INPUT=rgb, OUTPUT=str(tmp_path / "grey3.teindex"), **SMALL)["OUTPUT"])
     np.testing.assert_allclose(ix.embeddings, ref.embeddings, atol=1e-5)
+
+
+# -- runtimes: onnxruntime (the default when installed) and torch --------------------------------
+def test_runtime_is_a_list_recorded_in_the_index_and_both_give_the_same_embeddings(
+    processing, te_provider, neon_osbs, tmp_path
+):
+    runtime = te_provider.algorithm("embedtiles").parameterDefinition("RUNTIME")
+    assert runtime.options() == ["auto", "onnxruntime", "torch"] and runtime.usesStaticStrings()
+    assert runtime.defaultValue() == "auto"
+    auto = open_index(embed(processing, INPUT=str(neon_osbs), OUTPUT=str(tmp_path / "a.teindex"), **SMALL)["OUTPUT"])
+    eager = open_index(
+        embed(processing, INPUT=str(neon_osbs), RUNTIME="torch", OUTPUT=str(tmp_path / "t.teindex"), **SMALL)["OUTPUT"]
+    )
+    assert auto.meta["runtime"] == "onnxruntime" and eager.meta["runtime"] == "torch"
+    assert auto.meta["onnx_file"].endswith("mobilenet_v2-b0353104.onnx")
+    assert auto.meta["weights_sha256"] == eager.meta["weights_sha256"]
+    assert (auto.embeddings * eager.embeddings).sum(1).min() >= 0.9999
+
+
+def test_an_index_built_on_torch_answers_a_query_image_embedded_on_onnxruntime(processing, neon_osbs, tmp_path):
+    from osgeo import gdal
+
+    res = embed(processing, INPUT=str(neon_osbs), RUNTIME="torch", OUTPUT=str(tmp_path / "t.teindex"), **SMALL)
+    assert open_index(res["OUTPUT"]).meta["runtime"] == "torch"
+    crop = str(tmp_path / "r2_c3.tif")
+    gdal.Translate(crop, str(neon_osbs), srcWin=[192, 128, 64, 64])  # tile r2_c3 of 64 px tiles
+    from tile_embeddings.core import runtimes
+
+    runtimes._extractor_cache.clear()
+    out = processing.run(
+        "tile_embeddings:similaritysearch",
+        {"INDEX": res["OUTPUT"], "QUERY_IMAGE": crop, "K": 3, "OUTPUT": str(tmp_path / "similar.gpkg")},
+    )
+    (ext,) = runtimes._extractor_cache.values()
+    assert ext.runtime == "onnxruntime"  # auto: the query ran on the other runtime
+    first = next(QgsVectorLayer(out["OUTPUT"], "similar", "ogr").getFeatures("rank = 1"))
+    assert first["tile_id"] == "OSBS_029_r2_c3" and first["score"] >= 0.9999
+
+
+def test_with_neither_runtime_the_algorithm_says_what_to_install(processing, te_provider, neon_osbs, tmp_path,
+                                                                 monkeypatch):
+    from tile_embeddings.core import models, runtimes
+    from tile_embeddings.processing_provider import embed_tiles as module
+
+    real = models.missing_modules
+
+    def missing(names=models.TORCH_PACKAGES):
+        return [n for n in names if n in ("torch", "torchvision", "onnxruntime") or n in real((n,))]
+
+    monkeypatch.setattr(models, "missing_modules", missing)
+    monkeypatch.setattr(runtimes, "missing_modules", missing)
+    monkeypatch.setattr(module, "available_runtimes", models.available_runtimes)
+    from tile_embeddings.processing_provider import export_onnx
+
+    monkeypatch.setattr(export_onnx, "missing_modules", missing)
+    ok, message = te_provider.algorithm("embedtiles").canExecute()
+    assert not ok
+    for words in ("pip install onnxruntime", "apt install python3-onnxruntime", "pip install torch torchvision",
+                  "Export model to ONNX"):
+        assert words in message, message
+    with pytest.raises(QgsProcessingException) as e:
+        embed(processing, INPUT=str(neon_osbs), OUTPUT=str(tmp_path / "x.teindex"), **SMALL)
+    assert "(RUNTIME): Embedding needs onnxruntime or torch" in str(e.value)
+    ok, message = te_provider.algorithm("exportonnx").canExecute()
+    assert not ok and "torch, torchvision" in message and "pip install torch torchvision onnx" in message
+    assert not (tmp_path / "x.teindex").exists()
+
+
+@pytest.fixture
+def fresh_weights_cache(tmp_path, monkeypatch, mobilenet_weights):
+    """torchvision's cache on a new machine that has the checkpoint but no ONNX file yet."""
+    checkpoints = tmp_path / "torch_home" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / mobilenet_weights.name).symlink_to(mobilenet_weights)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    from tile_embeddings.core import runtimes
+
+    runtimes._extractor_cache.clear()
+    yield checkpoints
+    runtimes._extractor_cache.clear()
+
+
+def test_export_model_to_onnx_checks_on_real_tiles_and_embed_tiles_uses_the_file(
+    processing, te_provider, neon_yell, neon_osbs, fresh_weights_cache, tmp_path
+):
+    alg = te_provider.algorithm("exportonnx")
+    assert alg.canExecute()[0] and alg.group() == "Embeddings and search"
+    assert "without torch" in alg.shortHelpString() and "python3 -m tile_embeddings.core.onnx_export" in (
+        alg.shortHelpString()
+    )
+    res = processing.run("tile_embeddings:exportonnx", {"MODEL": "mobilenet_v2", "CHECK_RASTER": str(neon_yell)})
+    assert res["OUTPUT"] == str(fresh_weights_cache / "mobilenet_v2-b0353104.onnx")
+    assert res["MIN_COSINE"] >= 0.9999
+    ix = open_index(embed(processing, INPUT=str(neon_osbs), OUTPUT=str(tmp_path / "o.teindex"), **SMALL)["OUTPUT"])
+    assert ix.meta["runtime"] == "onnxruntime" and ix.meta["onnx_file"] == res["OUTPUT"]
+    # or to a file of one's own, given to 'Embed tiles' as the weights
+    own = str(tmp_path / "exported.onnx")
+    res = processing.run("tile_embeddings:exportonnx", {"MODEL": "mobilenet_v2", "OUTPUT": own})
+    assert res["OUTPUT"] == own and "MIN_COSINE" not in res
+    given = open_index(
+        embed(processing, INPUT=str(neon_osbs), WEIGHTS=own, OUTPUT=str(tmp_path / "g.teindex"), **SMALL)["OUTPUT"]
+    )
+    assert given.meta["onnx_file"] == own and given.meta["weights"] == "torchvision:IMAGENET1K_V1"
+    np.testing.assert_allclose(given.embeddings, ix.embeddings, atol=1e-5)
+
+
+NO_TORCH_QGIS = r"""
+import json, os, sys
+from qgis.core import QgsApplication, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+sys.path.append("/usr/share/qgis/python/plugins")
+from processing.core.Processing import Processing
+Processing.initialize()
+from tile_embeddings.processing_provider.provider import TileEmbeddingsProvider
+provider = TileEmbeddingsProvider()
+QgsApplication.processingRegistry().addProvider(provider)
+import processing
+names = ("embedtiles", "similaritysearch", "exportonnx")
+_report = {"can": {n: list(provider.algorithm(n).canExecute()) for n in names}}
+res = processing.run("tile_embeddings:embedtiles", {"INPUT": os.environ["RASTER"], "TILE_SIZE": 64, "INPUT_SIZE": 64,
+                                                    "OUTPUT": os.environ["OUT"]})
+out = processing.run("tile_embeddings:similaritysearch", {"INDEX": res["OUTPUT"], "QUERY_IMAGE": os.environ["QUERY"],
+                                                          "K": 3, "OUTPUT": os.environ["SIMILAR"]})
+layer = QgsVectorLayer(out["OUTPUT"], "similar", "ogr")
+_report["results"] = sorted((f["rank"], f["tile_id"], f["score"]) for f in layer.getFeatures())
+_report["runtime"] = json.load(open(os.path.join(res["OUTPUT"], "meta.json")))["runtime"]
+# the dock's background work on the same index: open it, then one click's search and heatmap
+from tile_embeddings.plugin.search_task import SearchTask
+from tile_embeddings.plugin.similarity_session import load_index
+index, lookup = load_index(res["OUTPUT"])
+task = SearchTask(index, ["OSBS_029_r4_c1"], [], 3, True, 1, lambda task, ok: None)
+_report.update(dock_ok=task.run(), dock_ids=list(task.result.ids), dock_scores=len(task.scores))
+"""
+
+
+def test_without_torch_qgis_and_the_dock_embed_and_search_from_the_model_file(neon_osbs, fresh_weights_cache, tmp_path):
+    from no_torch import run_without_torch
+    from osgeo import gdal
+
+    from tile_embeddings.core.onnx_export import export_onnx
+
+    export_onnx("mobilenet_v2")  # once, on "a machine with torch"
+    crop = str(tmp_path / "crop.tif")
+    gdal.Translate(crop, str(neon_osbs), srcWin=[64, 256, 64, 64])  # tile r4_c1
+    env = {"RASTER": str(neon_osbs), "QUERY": crop, "OUT": str(tmp_path / "n.teindex"),
+           "SIMILAR": str(tmp_path / "similar.gpkg")}
+    report = run_without_torch(NO_TORCH_QGIS, env)
+    assert report["torch_imported"] == []
+    assert report["can"]["embedtiles"] == [True, ""] and report["can"]["similaritysearch"][0]
+    ok, message = report["can"]["exportonnx"]
+    assert ok is False and "pip install torch torchvision onnx" in message
+    assert report["runtime"] == "onnxruntime"
+    rank, tile_id, score = report["results"][0]
+    assert (rank, tile_id) == (1, "OSBS_029_r4_c1") and score >= 0.9999
+    assert report["dock_ok"] is True and report["dock_ids"][0] == "OSBS_029_r4_c1" and report["dock_scores"] == 36

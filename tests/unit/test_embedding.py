@@ -1,4 +1,5 @@
-"""Embedding runs: preprocessing, geometry of the tiles layer, rotation invariance, resume."""
+"""Embedding runs: preprocessing, geometry of the tiles layer, rotation invariance, resume, and the
+two runtimes giving the same index and answering each other's queries."""
 
 import os
 
@@ -16,6 +17,18 @@ from tile_embeddings.core.errors import Canceled, InputError  # noqa: E402
 from tile_embeddings.core.progress import Progress  # noqa: E402
 
 GT = (400000.0, 0.5, 0.0, 3280000.0, 0.0, -0.5)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_weights_cache(tmp_path_factory):
+    """The ONNX exports of this module's random weights go to a cache of its own, not the shared one."""
+    old = os.environ.get("TORCH_HOME")
+    os.environ["TORCH_HOME"] = str(tmp_path_factory.mktemp("torch_home"))
+    yield
+    if old is None:
+        os.environ.pop("TORCH_HOME", None)
+    else:
+        os.environ["TORCH_HOME"] = old
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +92,8 @@ def test_index_holds_unit_embeddings_ids_and_metadata(built, weights):
     assert p["bands"] == [1, 2, 3] and p["stretch"] == "global" and p["input_size"] == 32
     assert len(p["cuts"]) == 3 and all(lo < hi for lo, hi in p["cuts"])
     assert m["tile_size"] == 32 and m["device"] == "cpu"
+    assert m["runtime"] == "onnxruntime" and m["threads"] >= 1  # the default when it is installed
+    assert os.path.basename(m["onnx_file"]) == f"mobilenet_v2-{m['weights_sha256'][:8]}.onnx"
     assert "32617" in ix.crs_wkt
     assert not os.path.exists(ix.path + ".partial")
 
@@ -100,7 +115,7 @@ def test_tiles_layer_matches_the_pixel_grid(built):
 
 def test_rows_are_the_stretched_tiles_through_the_model(built, raster):
     """Row i == the model applied to tile i stretched with the stored global cuts."""
-    from tile_embeddings.core.models import load_extractor
+    from tile_embeddings.core.runtimes import load_extractor
     from tile_embeddings.core.stretch import apply_cuts
 
     ix, _ = built
@@ -124,10 +139,11 @@ def test_numpy_export(built):
     assert open(str(npy)[:-4] + "_ids.txt").read().split() == ix.ids
 
 
-def test_rotation_invariant_embedding_ignores_rotation_and_flips(weights):
-    from tile_embeddings.core.models import load_extractor
+@pytest.mark.parametrize("runtime", ["onnxruntime", "torch"])
+def test_rotation_invariant_embedding_ignores_rotation_and_flips(weights, runtime):
+    from tile_embeddings.core.runtimes import load_extractor
 
-    ext = load_extractor("mobilenet_v2", weights, "cpu", 32)
+    ext = load_extractor("mobilenet_v2", weights, "cpu", 32, runtime=runtime)
     rng = np.random.default_rng(1)
     tile = rng.integers(0, 255, (3, 40, 40), dtype=np.uint8)
     variants = np.stack(
@@ -245,12 +261,12 @@ def test_one_band_raster_gives_grey_with_the_default_band_order(tmp_path, raster
 
 
 def test_output_is_checked_before_the_model_loads(tmp_path, raster, weights, monkeypatch):
-    from tile_embeddings.core import models
+    from tile_embeddings.core import runtimes
 
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded before the output was checked")
 
-    monkeypatch.setattr(models, "load_extractor", no_model)
+    monkeypatch.setattr(runtimes, "load_extractor", no_model)
     afile = tmp_path / "a_file.txt"
     afile.write_text("keep me")
     cases = [
@@ -270,3 +286,66 @@ def test_output_is_checked_before_the_model_loads(tmp_path, raster, weights, mon
     with pytest.raises(AssertionError):
         run(tmp_path / "new" / "deeper" / "x.teindex", raster, weights)
     assert not (tmp_path / "new").exists()
+
+
+# -- the same numbers on both runtimes ------------------------------------------------------------
+def test_resize_is_torchs_antialiased_bilinear():
+    """Preprocessing runs in numpy/Pillow for both runtimes; it is the resize the torch path used."""
+    from torch.nn.functional import interpolate
+
+    from tile_embeddings.core.model_input import resize
+
+    rng = np.random.default_rng(0)
+    for h, w, size in ((256, 256, 224), (100, 100, 224), (300, 260, 224), (40, 40, 32), (64, 64, 64)):
+        x = rng.integers(0, 256, (2, 3, h, w)).astype(np.float32)
+        ref = interpolate(torch.from_numpy(x), size=(size, size), mode="bilinear", antialias=True,
+                          align_corners=False).numpy()
+        for use_pil in (True, False):
+            out = resize(x, size, use_pil=use_pil)
+            assert out.shape == (2, 3, size, size)
+            np.testing.assert_allclose(out, ref, atol=0.01, err_msg=f"{h}x{w}->{size} pil={use_pil}")
+    # the model input: uint8 tiles (one batch, or a list of sizes) resized, then ImageNet-normalised
+    from tile_embeddings.core.model_input import model_input
+    from tile_embeddings.core.models import IMAGENET_MEAN, IMAGENET_STD
+
+    mean = np.array(IMAGENET_MEAN, dtype=np.float32).reshape(1, 3, 1, 1) * 255
+    std = np.array(IMAGENET_STD, dtype=np.float32).reshape(1, 3, 1, 1) * 255
+    tiles = [rng.integers(0, 256, (3, s, s)).astype(np.uint8) for s in (100, 256, 224)]
+    ref = np.concatenate([
+        (interpolate(torch.from_numpy(t[None].astype(np.float32)), size=(224, 224), mode="bilinear",
+                     antialias=True, align_corners=False).numpy() - mean) / std
+        for t in tiles
+    ])
+    for use_pil in (True, False):
+        got = model_input(tiles, 224, IMAGENET_MEAN, IMAGENET_STD, use_pil=use_pil)
+        assert got.dtype == np.float32 and got.shape == (3, 3, 224, 224)
+        np.testing.assert_allclose(got, ref, atol=1e-4)
+        np.testing.assert_allclose(
+            model_input(np.stack([tiles[1]] * 2), 224, IMAGENET_MEAN, IMAGENET_STD, use_pil), ref[[1, 1]], atol=1e-4
+        )
+
+
+def test_both_runtimes_build_the_same_index_and_answer_each_others_queries(tmp_path, raster, weights, built):
+    onnx_index, _ = built
+    torch_index = tindex.open_index(run(tmp_path / "torch.teindex", raster, weights, runtime="torch"))
+    assert onnx_index.meta["runtime"] == "onnxruntime" and torch_index.meta["runtime"] == "torch"
+    assert onnx_index.meta["weights_sha256"] == torch_index.meta["weights_sha256"]
+    assert onnx_index.ids == torch_index.ids
+    assert (onnx_index.embeddings * torch_index.embeddings).sum(1).min() >= 0.9999
+    np.testing.assert_allclose(onnx_index.embeddings, torch_index.embeddings, atol=2e-4)
+    # a query image embedded on the other runtime finds its own tile at score 1
+    window = (64, 32, 32, 32)  # tile r1_c2
+    for ix, other in ((onnx_index, "torch"), (torch_index, "onnxruntime")):
+        vec = embedding.embed_image(ix, raster, window=window, device="cpu", runtime=other)
+        row = ix.embeddings[ix.row_of("scene_r1_c2")]
+        assert float(vec @ row) >= 0.9999, (ix.meta["runtime"], other)
+        assert int(np.argmax(ix.embeddings @ vec)) == ix.row_of("scene_r1_c2")
+
+
+def test_rotation_invariant_runs_agree_across_runtimes(tmp_path, raster, weights):
+    a = tindex.open_index(run(tmp_path / "a.teindex", raster, weights, rotation_invariant=True, bands="3,2,1"))
+    b = tindex.open_index(
+        run(tmp_path / "b.teindex", raster, weights, rotation_invariant=True, bands="3,2,1", runtime="torch")
+    )
+    assert a.meta["preprocessing"]["rotation_invariant"] and a.meta["runtime"] != b.meta["runtime"]
+    assert (a.embeddings * b.embeddings).sum(1).min() >= 0.9999

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
 
-from tile_embeddings.core import models  # noqa: E402
+from tile_embeddings.core import models, runtimes  # noqa: E402
 from tile_embeddings.core.errors import InputError  # noqa: E402
 from tile_embeddings.core.progress import Progress  # noqa: E402
 
@@ -34,7 +34,7 @@ def reference_features(net, x):
 
 def test_state_dict_file_gives_pooled_penultimate_features(random_mobilenet):
     path, net = random_mobilenet
-    ext = models.load_extractor("mobilenet_v2", str(path), "cpu", input_size=32, runtime="torch")
+    ext = runtimes.load_extractor("mobilenet_v2", str(path), "cpu", input_size=32, runtime="torch")
     assert ext.dims == 1280
     assert ext.kind == "torchvision"
     assert ext.weights_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -55,14 +55,14 @@ def test_wrapped_prefixed_and_headless_checkpoints_load(random_mobilenet, tmp_pa
     x = torch.rand(1, 3, 32, 32)
     ref = reference_features(net, x).numpy()
     for p in (wrapped, headless):
-        ext = models.load_extractor("mobilenet_v2", str(p), "cpu", input_size=32, runtime="torch")
+        ext = runtimes.load_extractor("mobilenet_v2", str(p), "cpu", input_size=32, runtime="torch")
         np.testing.assert_allclose(ext(x.numpy()), ref, rtol=1e-4, atol=1e-5)
 
 
 def test_weights_of_another_architecture_are_refused(random_mobilenet):
     path, _ = random_mobilenet
     with pytest.raises(InputError) as e:
-        models.load_extractor("resnet18", str(path), "cpu", input_size=32, runtime="torch")
+        runtimes.load_extractor("resnet18", str(path), "cpu", input_size=32, runtime="torch")
     assert e.value.parameter == "WEIGHTS"
     assert "does not fit model resnet18" in e.value.message
 
@@ -80,11 +80,11 @@ def test_unsafe_or_broken_weights_files_are_refused(tmp_path):
     garbage.write_bytes(b"not a checkpoint at all")
     for p in (pickled, garbage):
         with pytest.raises(InputError) as e:
-            models.load_extractor("mobilenet_v2", str(p), "cpu", input_size=32, runtime="torch")
+            runtimes.load_extractor("mobilenet_v2", str(p), "cpu", input_size=32, runtime="torch")
         assert e.value.parameter == "WEIGHTS"
         assert "weights_only" in e.value.message
     with pytest.raises(InputError) as e:
-        models.load_extractor("mobilenet_v2", str(tmp_path / "missing.pth"), "cpu", runtime="torch")
+        runtimes.load_extractor("mobilenet_v2", str(tmp_path / "missing.pth"), "cpu", runtime="torch")
     assert e.value.parameter == "WEIGHTS" and "not found" in e.value.message
 
 
@@ -105,7 +105,7 @@ def test_torchscript_encoder_is_loaded_and_pooled(tmp_path):
     path = tmp_path / "encoder.pt"
     torch.jit.script(net).save(str(path))
     assert models.is_torchscript(str(path))
-    ext = models.load_extractor("my_encoder", str(path), "cpu", input_size=32, runtime="torch")
+    ext = runtimes.load_extractor("my_encoder", str(path), "cpu", input_size=32, runtime="torch")
     assert ext.kind == "torchscript" and ext.dims == 7 and ext.model == "my_encoder"
     x = torch.rand(3, 3, 32, 32)
     with torch.inference_mode():
@@ -115,7 +115,7 @@ def test_torchscript_encoder_is_loaded_and_pooled(tmp_path):
 
 def test_unknown_model_name_names_the_parameter():
     with pytest.raises(InputError) as e:
-        models.load_extractor("no_such_net", None, "cpu", runtime="torch")
+        runtimes.load_extractor("no_such_net", None, "cpu", runtime="torch")
     assert e.value.parameter == "MODEL"
     assert "mobilenet_v2" in e.value.message
 
@@ -134,7 +134,7 @@ def test_auto_device_is_the_cpu_and_the_model_gets_the_cores_the_readers_leave(r
     # torch's process-wide setting follows the extractor that runs
     path, _ = random_mobilenet
     torch.set_num_threads(cores + 1)
-    ext = models.load_extractor("mobilenet_v2", str(path), "auto", input_size=32, runtime="torch", threads=1)
+    ext = runtimes.load_extractor("mobilenet_v2", str(path), "auto", input_size=32, runtime="torch", threads=1)
     assert ext.device == "cpu" and ext.threads == 1 and torch.get_num_threads() == 1
 
 
@@ -221,10 +221,10 @@ def test_missing_weights_are_downloaded_checked_and_cached(empty_cache, tmp_path
     with WeightsServer(serving_folder(tmp_path, real)) as server:
         monkeypatch.setenv(models.WEIGHTS_BASE_URL_ENV, server.url)
         log, progress = recording_progress()
-        ext = models.load_extractor("mobilenet_v2", None, "cpu", input_size=32, progress=progress, runtime="torch")
+        ext = runtimes.load_extractor("mobilenet_v2", None, "cpu", input_size=32, progress=progress, runtime="torch")
         assert server.requests == ["/weights/" + MOBILENET]
         # the second run finds the file in the cache: no second download
-        models.load_extractor("mobilenet_v2", None, "cpu", input_size=32, runtime="torch")
+        runtimes.load_extractor("mobilenet_v2", None, "cpu", input_size=32, runtime="torch")
         assert len(server.requests) == 1
     cached = empty_cache / MOBILENET
     assert os.listdir(empty_cache) == [MOBILENET]  # no temporary file left beside it
@@ -245,7 +245,7 @@ def test_a_corrupt_download_is_refused_and_nothing_is_cached(empty_cache, tmp_pa
     with WeightsServer(serving_folder(tmp_path, bytes(bad))) as server:
         monkeypatch.setenv(models.WEIGHTS_BASE_URL_ENV, server.url)
         with pytest.raises(InputError) as e:
-            models.load_extractor("mobilenet_v2", None, "cpu", input_size=32, runtime="torch")
+            runtimes.load_extractor("mobilenet_v2", None, "cpu", input_size=32, runtime="torch")
     assert e.value.parameter == "WEIGHTS"
     assert "SHA-256" in e.value.message and "expected b0353104" in e.value.message
     assert "Nothing was saved" in e.value.message
@@ -256,7 +256,7 @@ def test_a_cut_connection_leaves_nothing(empty_cache, tmp_path, monkeypatch, mob
     with WeightsServer(serving_folder(tmp_path, mobilenet_weights.read_bytes()), mode="cut") as server:
         monkeypatch.setenv(models.WEIGHTS_BASE_URL_ENV, server.url)
         with pytest.raises(InputError) as e:
-            models.load_extractor("mobilenet_v2", None, "cpu", input_size=32, runtime="torch")
+            runtimes.load_extractor("mobilenet_v2", None, "cpu", input_size=32, runtime="torch")
     assert e.value.parameter == "WEIGHTS" and "download" in e.value.message and "stopped" in e.value.message
     assert os.listdir(empty_cache) == []
 
@@ -269,7 +269,7 @@ def test_a_canceled_download_leaves_nothing(empty_cache, tmp_path, monkeypatch, 
         fractions = []
         progress = Progress(on_progress=fractions.append, is_canceled=lambda: len(fractions) >= 3)
         with pytest.raises(Canceled):
-            models.load_extractor("mobilenet_v2", None, "cpu", input_size=32, progress=progress, runtime="torch")
+            runtimes.load_extractor("mobilenet_v2", None, "cpu", input_size=32, progress=progress, runtime="torch")
     assert 0 < fractions[-1] < 1
     assert os.listdir(empty_cache) == []
 
@@ -282,7 +282,7 @@ def test_offline_says_which_file_to_put_where(empty_cache, monkeypatch):
         port = s.getsockname()[1]
     monkeypatch.setenv(models.WEIGHTS_BASE_URL_ENV, f"http://127.0.0.1:{port}")
     with pytest.raises(InputError) as e:
-        models.load_extractor("mobilenet_v2", None, "cpu", runtime="torch")
+        runtimes.load_extractor("mobilenet_v2", None, "cpu", runtime="torch")
     msg = e.value.message
     assert e.value.parameter == "WEIGHTS"
     assert "no ImageNet weights for mobilenet_v2" in msg and "refused" in msg.lower()
@@ -295,7 +295,7 @@ def test_a_damaged_cached_checkpoint_is_reported(empty_cache, mobilenet_weights)
     empty_cache.mkdir(parents=True)
     (empty_cache / MOBILENET).write_bytes(mobilenet_weights.read_bytes()[:-10])
     with pytest.raises(InputError) as e:
-        models.load_extractor("mobilenet_v2", None, "cpu", runtime="torch")
+        runtimes.load_extractor("mobilenet_v2", None, "cpu", runtime="torch")
     assert e.value.parameter == "WEIGHTS" and "is damaged" in e.value.message and "Delete it" in e.value.message
 
 
@@ -346,38 +346,41 @@ def test_the_weights_cache_is_found_as_torch_finds_it(monkeypatch, tmp_path):
 def test_auto_runtime_is_onnxruntime_when_installed_and_torch_for_torchscript(tmp_path):
     pytest.importorskip("onnxruntime")
     assert models.available_runtimes() == ["onnxruntime", "torch"]
-    assert models.choose_runtime("auto") == "onnxruntime"
-    assert models.choose_runtime(None, "torchvision:IMAGENET1K_V1") == "onnxruntime"
-    assert models.choose_runtime("torch") == "torch"
+    assert runtimes.choose_runtime("auto") == "onnxruntime"
+    assert runtimes.choose_runtime(None, "torchvision:IMAGENET1K_V1") == "onnxruntime"
+    assert runtimes.choose_runtime("torch") == "torch"
     script = tmp_path / "enc.pt"
     torch.jit.script(TinyEncoder()).save(str(script))
-    assert models.choose_runtime("auto", str(script)) == "torch"  # onnxruntime cannot read TorchScript
+    assert runtimes.choose_runtime("auto", str(script)) == "torch"  # onnxruntime cannot read TorchScript
     # this onnxruntime has no CUDA provider: a CUDA request goes to torch (which then says it has none)
-    assert models.choose_runtime("auto", None, "cuda") == "torch"
+    assert runtimes.choose_runtime("auto", None, "cuda") == "torch"
     with pytest.raises(InputError) as e:
-        models.choose_runtime("torch", str(tmp_path / "mine.onnx"))
+        runtimes.choose_runtime("torch", str(tmp_path / "mine.onnx"))
     assert e.value.parameter == "RUNTIME" and "onnxruntime" in e.value.message
     with pytest.raises(InputError) as e:
-        models.choose_runtime("tensorflow")
+        runtimes.choose_runtime("tensorflow")
     assert e.value.parameter == "RUNTIME" and "auto, onnxruntime, torch" in e.value.message
 
 
 def test_with_neither_runtime_the_message_says_what_to_install(monkeypatch):
     real = models.missing_modules
     hidden = {"torch", "torchvision", "onnxruntime"}
-    monkeypatch.setattr(models, "missing_modules", lambda names=models.TORCH_PACKAGES: [
-        n for n in names if n in hidden or n in real((n,))])
+    def missing(names=models.TORCH_PACKAGES):
+        return [n for n in names if n in hidden or n in real((n,))]
+
+    monkeypatch.setattr(models, "missing_modules", missing)
+    monkeypatch.setattr(runtimes, "missing_modules", missing)
     assert models.available_runtimes() == []
     for runtime in ("auto", None):
         with pytest.raises(InputError) as e:
-            models.load_extractor("mobilenet_v2", None, "cpu", runtime=runtime)
+            runtimes.load_extractor("mobilenet_v2", None, "cpu", runtime=runtime)
         msg = e.value.message
         assert e.value.parameter == "RUNTIME"
         assert "pip install onnxruntime" in msg and "apt install python3-onnxruntime" in msg
         assert "pip install torch torchvision" in msg and "Export model to ONNX" in msg
     with pytest.raises(InputError) as e:
-        models.load_extractor("mobilenet_v2", None, "cpu", runtime="onnxruntime")
+        runtimes.load_extractor("mobilenet_v2", None, "cpu", runtime="onnxruntime")
     assert e.value.parameter == "RUNTIME" and "install onnxruntime" in e.value.message
     with pytest.raises(InputError) as e:
-        models.load_extractor("mobilenet_v2", None, "cpu", runtime="torch")
+        runtimes.load_extractor("mobilenet_v2", None, "cpu", runtime="torch")
     assert "needs torch, torchvision" in e.value.message and "pip install torch torchvision" in e.value.message
