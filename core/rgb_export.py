@@ -109,7 +109,7 @@ def world_file_text(gt):
 
 def aux_xml_text(crs, metadata, nodata=None, nbands=3, gt=None):
     """A GDAL PAM sidecar carrying the CRS, geotransform, metadata and (optionally) nodata."""
-    from xml.sax.saxutils import escape
+    from html import escape  # escapes quotes too: values sit in attributes (key="...")
 
     parts = ["<PAMDataset>"]
     if crs:

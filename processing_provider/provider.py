@@ -98,8 +98,11 @@ class TileEmbeddingsProvider(QgsProcessingProvider):
         super().unload()
 
     def _disconnect(self):
+        registry = QgsApplication.processingRegistry()
+        if registry is None:  # QGIS 3.44 unloads the providers while it destroys the registry
+            return
         try:
-            QgsApplication.processingRegistry().providerAdded.disconnect(self._registered)
+            registry.providerAdded.disconnect(self._registered)
         except TypeError:  # not connected
             pass
 
