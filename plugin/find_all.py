@@ -7,7 +7,6 @@ algorithm); the map layers are drawn on the UI thread. Labels are saved to and l
 GeoPackage layer (tile id, label, time, tile polygon) that also feeds ``classifytiles``.
 """
 
-import os
 import time
 
 from qgis.core import (
@@ -16,12 +15,11 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsFeature,
     QgsTask,
-    QgsVectorFileWriter,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QMetaType, QObject, pyqtSignal
 
-from .result_layers import memory_layer
+from .result_layers import memory_layer, write_gpkg
 from .search_task import call_back
 
 LABELS_LAYER = "labels"
@@ -297,19 +295,7 @@ class FindAll(QObject):
                 f.setAttributes([tile_id, value, self.label_times.get(tile_id, now)])
                 features.append(f)
         layer.dataProvider().addFeatures(features)
-        tmp = path + ".part.gpkg"
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        options = QgsVectorFileWriter.SaveVectorOptions()
-        options.driverName = "GPKG"
-        options.layerName = LABELS_LAYER
-        error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(
-            layer, tmp, s.project.transformContext(), options)
-        if error != QgsVectorFileWriter.WriterError.NoError:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise OSError(message)
-        os.replace(tmp, path)
+        write_gpkg(layer, path, LABELS_LAYER, s.project.transformContext())
         return len(features)
 
     def load_labels(self, path):

@@ -52,6 +52,28 @@ def memory_layer(name, crs_wkt, fields):
     return layer
 
 
+def write_gpkg(layer, path, layer_name, transform_context):
+    """Write ``layer`` to the GeoPackage ``path`` atomically: under a temporary name, renamed when
+    complete, so a failed write leaves neither a half file nor a damaged older one."""
+    import os
+
+    from qgis.core import QgsVectorFileWriter
+
+    tmp = path + ".part.gpkg"
+    if os.path.exists(tmp):
+        os.remove(tmp)
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    options.layerName = layer_name
+    error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(layer, tmp, transform_context, options)
+    if error != QgsVectorFileWriter.WriterError.NoError:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise OSError(message)
+    os.replace(tmp, path)
+    return path
+
+
 def _outline(color, width, fill_alpha=0):
     fill = QColor(color)
     fill.setAlpha(fill_alpha)

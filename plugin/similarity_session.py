@@ -16,13 +16,12 @@ from qgis.core import (
     QgsFeature,
     QgsProject,
     QgsTask,
-    QgsVectorFileWriter,
 )
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication, QMetaType, QObject, pyqtSignal
 
 from .map_tool import ADD_NEGATIVE, ADD_POSITIVE, REPLACE
-from .result_layers import ResultLayers, memory_layer
+from .result_layers import ResultLayers, memory_layer, write_gpkg
 from .search_task import SearchTask, call_back
 
 
@@ -352,20 +351,7 @@ class SimilaritySession(QObject):
             f.setAttributes([role, rank, score, tile_id])
             features.append(f)
         layer.dataProvider().addFeatures(features)
-        tmp = path + ".part.gpkg"
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        options = QgsVectorFileWriter.SaveVectorOptions()
-        options.driverName = "GPKG"
-        options.layerName = "similarity_results"
-        error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(
-            layer, tmp, self.project.transformContext(), options)
-        if error != QgsVectorFileWriter.WriterError.NoError:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise OSError(message)
-        os.replace(tmp, path)
-        return path
+        return write_gpkg(layer, path, "similarity_results", self.project.transformContext())
 
     def clear(self):
         """Forget the query set and results and remove the session's layers from the map now."""
