@@ -158,7 +158,7 @@ def label_count(layer):
     return sum(1 for label in results.allLabels() if label.layerID == layer.id())
 
 
-def wait_drawn(n_before, what, timeout=60):
+def wait_drawn(n_before, what, timeout=120):
     return Until(lambda: STATE["drawn"] > n_before and not STATE["dock"].session.busy(), timeout, what)
 
 
@@ -175,7 +175,7 @@ def scenario():
     yield 1.0
     button = plugin.toolbar.widgetForAction(plugin.dock_action)
     click_widget(button)  # the toolbar button, clicked
-    yield Until(lambda: plugin.dock is not None and plugin.dock.isVisible(), 20, "dock shown")
+    yield Until(lambda: plugin.dock is not None and plugin.dock.isVisible(), 90, "dock shown")
     dock = plugin.dock
     STATE["dock"] = dock
     RESULT["dock_title"] = dock.windowTitle()
@@ -188,13 +188,13 @@ def scenario():
 
     # 1. a folder that is not an index, typed
     type_path(dock, CFG["not_index"])
-    yield Until(lambda: "Not a similarity index" in dock.info.text(), 20, "info says: not an index")
+    yield Until(lambda: "Not a similarity index" in dock.info.text(), 90, "info says: not an index")
     RESULT["not_index_info"] = dock.info.text()
     RESULT["not_index_messages"] = len(RESULT.get("messages", []))
 
     # 2. a damaged index: recognised, fails to open, the info line says so; the dock stays narrow
     type_path(dock, CFG["corrupt_index"])
-    yield Until(lambda: "Cannot open" in dock.info.text(), 30, "info says: cannot open")
+    yield Until(lambda: "Cannot open" in dock.info.text(), 90, "info says: cannot open")
     yield 0.5
     RESULT["corrupt_info"] = dock.info.text()
     RESULT["corrupt_status"] = dock.status.text()
@@ -204,7 +204,7 @@ def scenario():
     opened = []
     dock.session.indexOpened.connect(opened.append)
     type_path(dock, CFG["index"])
-    yield Until(lambda: opened, 60, "index opened")
+    yield Until(lambda: opened, 120, "index opened")
     RESULT["index_info"] = {k: opened[-1][k] for k in ("model", "tiles", "crs")}
     canvas = iface.mapCanvas()
     extent = dock.session.lookup.extent()
@@ -215,7 +215,7 @@ def scenario():
     canvas.refresh()
     yield 2.0
     click_widget(dock.pick)
-    yield Until(lambda: canvas.mapTool() is dock.tool, 10, "map tool active")
+    yield Until(lambda: canvas.mapTool() is dock.tool, 90, "map tool active")
     RESULT["tool_active"] = True
     a, b = CFG["tile_a"], CFG["tile_b"]
 
@@ -247,7 +247,7 @@ def scenario():
 
     # 7. Ctrl-click the only positive: nothing is current any more
     click_map(tile_centre(a), "ctrl")
-    yield Until(lambda: not dock.session.positives, 20, "the only positive became a negative")
+    yield Until(lambda: not dock.session.positives, 90, "the only positive became a negative")
     yield 1.0
     RESULT["ctrl_only_positive"] = session_state()
 
@@ -281,7 +281,7 @@ def scenario():
     RESULT["canvas_after_clear"] = canvas_image("after_clear")
     canvas.refresh()  # now a redraw: if Clear had left anything on screen, the two images differ
     yield 1.5
-    yield Until(lambda: not canvas.isDrawing(), 20, "canvas redrawn")
+    yield Until(lambda: not canvas.isDrawing(), 90, "canvas redrawn")
     RESULT["canvas_after_refresh"] = canvas_image("after_refresh")
 
     # 10. Find all: label with clicks, press Find all, mark a proposed tile with the Y key, retrain
@@ -293,14 +293,14 @@ def scenario():
     click_map(tile_centre(a))
     click_map(tile_centre(c), "shift")
     click_map(tile_centre(b), "ctrl")
-    yield Until(lambda: len(dock.session.positives) == 2 and dock.session.negatives == [b], 20, "three labels")
+    yield Until(lambda: len(dock.session.positives) == 2 and dock.session.negatives == [b], 90, "three labels")
     tab_bar = dock.tabs.tabBar()
     rect = tab_bar.tabRect(1)
     x, y = screen_point(tab_bar, rect.center().x(), rect.center().y())
     xdo("mousemove", x, y, "sleep", "0.15", "click", "1")
-    yield Until(lambda: dock.tabs.currentIndex() == 1, 10, "Find all tab shown")
+    yield Until(lambda: dock.tabs.currentIndex() == 1, 90, "Find all tab shown")
     click_widget(dock.find_all_button)
-    yield Until(lambda: trained and timed and not fa.busy(), 60, "first training drawn")
+    yield Until(lambda: trained and timed and not fa.busy(), 120, "first training drawn")
     yield 1.0
     layers = session_state()["layers"]
     first = trained[-1]
@@ -314,7 +314,7 @@ def scenario():
     x, y = screen_point(dock.proposals.viewport(), rect.center().x(), rect.center().y())
     n_trained, n_timed = len(trained), len(timed)
     xdo("mousemove", x, y, "sleep", "0.15", "click", "1", "sleep", "0.2", "key", "y")
-    yield Until(lambda: len(trained) > n_trained and len(timed) > n_timed and not fa.busy(), 60,
+    yield Until(lambda: len(trained) > n_trained and len(timed) > n_timed and not fa.busy(), 120,
                 "retrained and drawn after Y")
     RESULT["find_all"]["after_yes"] = {"positives": list(dock.session.positives),
                                        "proposals": list(trained[-1]["proposals"]), "ms": timed[-1]}
@@ -324,22 +324,22 @@ def scenario():
     edit = dock.labels_file.lineEdit()
     click_widget(edit)
     xdo("type", "--delay", "2", CFG["labels"])
-    yield Until(lambda: dock.labels_file.filePath() == CFG["labels"], 20, "labels path typed")
+    yield Until(lambda: dock.labels_file.filePath() == CFG["labels"], 90, "labels path typed")
     click_widget(dock.save_labels_button)
-    yield Until(lambda: os.path.exists(CFG["labels"]), 20, "labels saved")
+    yield Until(lambda: os.path.exists(CFG["labels"]), 90, "labels saved")
     saved = (list(dock.session.positives), list(dock.session.negatives))
     click_widget(dock.clear_button)
-    yield Until(lambda: not dock.session.positives and not dock.find_all_button.isChecked(), 20, "cleared")
+    yield Until(lambda: not dock.session.positives and not dock.find_all_button.isChecked(), 90, "cleared")
     RESULT["find_all"]["after_clear"] = session_state()
     click_widget(dock.load_labels_button)
-    yield Until(lambda: dock.session.positives, 20, "labels loaded")
+    yield Until(lambda: dock.session.positives, 90, "labels loaded")
     RESULT["find_all"]["saved"] = saved
     RESULT["find_all"]["loaded"] = (list(dock.session.positives), list(dock.session.negatives))
     RESULT["steps"].append("done")
 
 
 def start():
-    QTimer.singleShot(int(CFG.get("timeout_s", 240) * 1000), lambda: finish("timed out inside QGIS"))
+    QTimer.singleShot(int(CFG.get("timeout_s", 480) * 1000), lambda: finish("timed out inside QGIS"))
     run(scenario())
 
 

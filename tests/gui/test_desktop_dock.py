@@ -73,9 +73,9 @@ def walkthrough(tmp_path_factory, neon_index, neon_osbs, artifacts_dir):
         "find_all_screenshot": str(artifacts_dir / "dock_find_all_screenshot.png"),
         "screenshot": str(artifacts_dir / "dock_screenshot.png"),
         "heatmap_screenshot": str(artifacts_dir / "dock_heatmap_screenshot.png"),
-        "result": str(result_file), "timeout_s": 240}))
+        "result": str(result_file), "timeout_s": 480}))
     proc = run_qgis_desktop(profiles, REPO / "tests" / "gui" / "desktop_driver.py",
-                            {"TE_GUI_CONFIG": str(config), "QT_QPA_PLATFORM": "xcb"}, timeout=330)
+                            {"TE_GUI_CONFIG": str(config), "QT_QPA_PLATFORM": "xcb"}, timeout=600)
     assert result_file.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(result_file.read_text())
     assert "error" not in result, result.get("error")
