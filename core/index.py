@@ -7,6 +7,10 @@ Layout of the index folder (any name; ``<name>.teindex`` by convention)::
     embeddings.npy   (n, d) float32, L2-normalised rows, opened with np.load(mmap_mode="r")
     tiles.gpkg       layer "tiles": tile_id + attributes + polygon in the index CRS; fid = row + 1
     ivf.faiss        optional: a trained IVF index for large indexes (faiss.write_index, no pickle)
+    search_codes.npy optional: (n, r) int8 PCA codes of the embeddings, scanned by the search of
+    search_codes.npz large indexes; and their mean, basis, scales and the embeddings' fingerprint.
+                     Derived data, built on first search above the exact-search threshold
+                     (:mod:`.search_codes`); rebuilt when missing, damaged or stale
 
 A folder is recognised as an index by these parts (:func:`find_index_folder`), not by its name.
 Opening checks every part (present, parseable, sizes agree) and raises an :class:`InputError`

@@ -4,20 +4,25 @@ A query is the mean of the (unit) positive embeddings minus ``negative_weight`` 
 the negatives, renormalised; scores are cosine similarities (inner products of unit vectors).
 
 Searchers are built on first use and cached on the index object, so the dock's repeated clicks
-reuse them. Up to ``ivf_threshold`` tiles the search is exact:
+reuse them (the dock's open task runs one search, so that happens off the UI thread). The
+``auto`` searcher depends on the number of tiles:
 
-* ``exact`` (default when numba is installed): one query is one matrix-vector product, which is
-  memory-bound; a parallel, GIL-free numba kernel streams the memory-mapped rows on every core,
-  with no copy. Measured on the 2-core test machine at 100k x 1280: ~19 ms, against ~110 ms for
-  numpy (Debian's reference BLAS runs sgemv on one core) and ~160 ms for faiss ``IndexFlatIP``
-  (faiss runs a single query on one thread);
-* ``flat``: faiss ``IndexFlatIP`` on an in-memory copy (used when numba is missing);
-* ``numpy``: exact numpy search on the memory map (no faiss, no numba).
-
-Above the threshold: an IVF index with 8-bit scalar-quantised codes (read from ``ivf.faiss``
-when the index folder has one, else trained on first use) proposes candidates that are re-ranked
-exactly against the float32 embeddings. The threshold defaults to 2,000,000 tiles
-(``TE_IVF_THRESHOLD`` overrides it): exact search is what a person expects.
+* up to ``exact_threshold`` (250,000 tiles; ``TE_EXACT_THRESHOLD`` overrides it) the search is
+  exact. ``exact`` (default when numba is installed): one query is one matrix-vector product,
+  which is memory-bound; a parallel, GIL-free numba kernel streams the memory-mapped rows on
+  every core, with no copy. Measured on the 2-core test machine at 100k x 1280: ~19 ms, against
+  ~110 ms for numpy and ~160 ms for faiss ``IndexFlatIP`` (faiss runs a single query on one
+  thread). ``flat`` (faiss ``IndexFlatIP`` on an in-memory copy) is used when numba is missing,
+  ``numpy`` (exact, on the memory map) when faiss is missing too;
+* above it, ``codes``: the index's search codes (PCA + int8, :mod:`.search_codes`: 256 bytes a
+  tile instead of 5,120 for MobileNetV2; built on the first search and saved in the index folder)
+  are scanned for the best ``RERANK`` + k candidates, which are re-ranked exactly against the
+  float32 embeddings. The scores are exact, and the results were the exact top 10 for every
+  query of ``bench/bench_search_scale.py`` (1M vectors with the structure of real tile
+  embeddings: recall@10 1.000), in a tenth of exact search's time (p95 30 ms against 340 ms);
+* above ``ivf_threshold`` (2,000,000 tiles, ``TE_IVF_THRESHOLD``), when faiss is installed: an IVF
+  index with 8-bit scalar-quantised codes (read from ``ivf.faiss`` when the index folder has one,
+  else trained on first use) proposes candidates that are re-ranked exactly.
 """
 
 import os
@@ -26,17 +31,30 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import search_kernels
 from .errors import InputError
 
+DEFAULT_EXACT_THRESHOLD = 250_000
 DEFAULT_IVF_THRESHOLD = 2_000_000
 CHUNK = 131072  # rows per numpy block: bounds temporary memory when scanning memory-mapped rows
+RERANK = 500  # candidates beyond k that the codes searcher re-ranks exactly
+
+
+def _env_int(name, default):
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def exact_threshold():
+    """Up to this many tiles, ``auto`` search is exact (``TE_EXACT_THRESHOLD``)."""
+    return _env_int("TE_EXACT_THRESHOLD", DEFAULT_EXACT_THRESHOLD)
 
 
 def ivf_threshold():
-    try:
-        return int(os.environ.get("TE_IVF_THRESHOLD", DEFAULT_IVF_THRESHOLD))
-    except ValueError:
-        return DEFAULT_IVF_THRESHOLD
+    """Above this many tiles, ``auto`` search uses an IVF index (``TE_IVF_THRESHOLD``)."""
+    return _env_int("TE_IVF_THRESHOLD", DEFAULT_IVF_THRESHOLD)
 
 
 def have_numba():
@@ -147,39 +165,6 @@ class NumpySearcher:
         return rows.astype(np.int64), s[rows]
 
 
-_KERNEL = {}
-_KERNEL_LOCK = threading.Lock()
-prange = range  # numba.prange once the kernel is compiled (same meaning in plain Python)
-
-
-def _dot_rows(x, q, out):
-    """``out[i] = x[i] . q``: parallel over rows once compiled."""
-    n, d = x.shape
-    for i in prange(n):
-        acc = np.float32(0.0)
-        for j in range(d):
-            acc += x[i, j] * q[j]
-        out[i] = acc
-
-
-def _dot_kernel():
-    """``_dot_rows`` compiled with numba (parallel, nogil, fastmath), once per process."""
-    k = _KERNEL.get("dot")
-    if k is None:
-        with _KERNEL_LOCK:
-            k = _KERNEL.get("dot")
-            if k is None:
-                import numba
-
-                globals()["prange"] = numba.prange
-                try:
-                    k = numba.njit(parallel=True, fastmath=True, nogil=True, cache=True)(_dot_rows)
-                except RuntimeError:  # no writable cache folder (read-only plugin install)
-                    k = numba.njit(parallel=True, fastmath=True, nogil=True)(_dot_rows)
-                _KERNEL["dot"] = k
-    return k
-
-
 class ExactSearcher(NumpySearcher):
     """Exact search with a parallel numba kernel over the memory-mapped rows (no copy).
 
@@ -187,18 +172,69 @@ class ExactSearcher(NumpySearcher):
     """
 
     kind = "exact"
-    _lock = threading.Lock()
 
     def __init__(self, embeddings):
         super().__init__(embeddings)
-        self._kernel = _dot_kernel()
+        self._kernel = search_kernels.compiled(search_kernels.dot_rows)
 
     def scores(self, q):
         q = np.ascontiguousarray(q, dtype=np.float32)
         out = np.empty(self.embeddings.shape[0], dtype=np.float32)
-        with self._lock:
+        with search_kernels.LOCK:
             self._kernel(self.embeddings, q, out)
         return out
+
+
+def _top_exact(embeddings, candidates, q, k):
+    """The ``k`` best of the rows ``candidates`` by exact score (ties: lower row first).
+
+    The scores come from the numba kernel when numba is installed: a BLAS ``sgemv`` of a few
+    hundred rows wakes OpenBLAS's own threads next to numba's, which costs more than the product
+    on a busy machine (20-40 ms instead of 1 on the 2-core test machine).
+    """
+    rows = np.sort(np.asarray(candidates, dtype=np.int64))
+    block = np.ascontiguousarray(embeddings[rows], dtype=np.float32)
+    q = np.ascontiguousarray(q, dtype=np.float32)
+    if have_numba():
+        exact = np.empty(len(rows), dtype=np.float32)
+        kernel = search_kernels.compiled(search_kernels.dot_rows)
+        with search_kernels.LOCK:
+            kernel(block, q, exact)
+    else:
+        exact = block @ q
+    order = np.lexsort((rows, -exact))[:k]
+    return rows[order], exact[order].astype(np.float32)
+
+
+class CodesSearcher:
+    """The search codes' best ``k + rerank`` candidates, re-ranked exactly (see the module doc)."""
+
+    kind = "codes"
+
+    def __init__(self, embeddings, codes, rerank=RERANK, note=""):
+        self.embeddings = embeddings
+        self.codes = codes
+        self.rerank = int(rerank)
+        self.note = note  # how the codes were obtained: "" (opened), "search codes built", ...
+        self._exact = None
+
+    def candidates(self, q, m):
+        """The rows of the ``m`` best approximate scores, unordered."""
+        approx = self.codes.scan(q)
+        n = approx.shape[0]
+        return np.argpartition(approx, n - m)[n - m :]
+
+    def search(self, q, k):
+        n = self.embeddings.shape[0]
+        k = min(k, n)
+        if k <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        m = min(n, k + self.rerank)
+        if m * 8 >= n:  # most rows wanted anyway: one exact scan is as cheap and exact
+            if self._exact is None:
+                self._exact = ExactSearcher(self.embeddings)
+            return self._exact.search(q, k)
+        return _top_exact(self.embeddings, self.candidates(q, m), q, k)
 
 
 class FlatSearcher:
@@ -270,28 +306,37 @@ class IVFSearcher:
             return np.empty(0, np.int64), np.empty(0, np.float32)
         kc = min(n, max(k * self.rerank, k + 64))
         _, cand = self.ivf.search(q.reshape(1, -1), kc)
-        cand = np.sort(cand[0][cand[0] >= 0])
-        exact = self.embeddings[cand] @ q
-        order = np.lexsort((cand, -exact))[:k]
-        return cand[order].astype(np.int64), exact[order].astype(np.float32)
+        return _top_exact(self.embeddings, cand[0][cand[0] >= 0], q, k)
 
 
 _lock = threading.Lock()
 
 
-def get_searcher(index, kind="auto", threshold=None):
-    """The (cached) searcher of ``index``: ``kind`` is auto, exact, flat, numpy or ivf."""
-    n = len(index)
-    threshold = ivf_threshold() if threshold is None else int(threshold)
+def choose_kind(n, threshold=None, ivf_at=None):
+    """The ``auto`` searcher for ``n`` tiles: exact up to ``threshold`` tiles (default
+    :func:`exact_threshold`), search codes above it, IVF above ``ivf_at`` (:func:`ivf_threshold`);
+    the exact kinds by what is installed."""
+    threshold = exact_threshold() if threshold is None else int(threshold)
+    ivf_at = ivf_threshold() if ivf_at is None else int(ivf_at)
+    if n > ivf_at and have_faiss():
+        return "ivf"
+    if n > threshold and have_numba():
+        return "codes"
+    if have_numba():
+        return "exact"
+    if have_faiss():
+        return "flat"
+    return "numpy"
+
+
+def get_searcher(index, kind="auto", threshold=None, ivf_at=None, progress=None):
+    """The (cached) searcher of ``index``: ``kind`` is auto, exact, flat, numpy, codes or ivf.
+
+    ``threshold`` / ``ivf_at``: see :func:`choose_kind`. ``progress`` reports (and may cancel)
+    building search codes or an IVF index, which reads every embedding once.
+    """
     if kind == "auto":
-        if n > threshold and have_faiss():
-            kind = "ivf"
-        elif have_numba():
-            kind = "exact"
-        elif have_faiss():
-            kind = "flat"
-        else:
-            kind = "numpy"
+        kind = choose_kind(len(index), threshold, ivf_at)
     with _lock:
         searcher = index._searchers.get(kind)
         if searcher is None:
@@ -301,6 +346,11 @@ def get_searcher(index, kind="auto", threshold=None):
                 searcher = ExactSearcher(index.embeddings)
             elif kind == "flat":
                 searcher = FlatSearcher(index.embeddings)
+            elif kind == "codes":
+                from . import search_codes
+
+                codes, note = search_codes.open_or_build(index.path, index.embeddings, progress)
+                searcher = CodesSearcher(index.embeddings, codes, note=note)
             elif kind == "ivf":
                 ivf = None
                 if os.path.exists(index.ivf_path):
@@ -312,6 +362,8 @@ def get_searcher(index, kind="auto", threshold=None):
                         raise InputError(
                             f"{index.ivf_path} is corrupt ({e}); delete it to retrain.", parameter="INDEX"
                         ) from e
+                if ivf is None:
+                    ivf = train_ivf(index.embeddings, progress=progress)
                 searcher = IVFSearcher(index.embeddings, ivf)
             else:
                 raise ValueError(f"unknown searcher kind {kind!r}")
@@ -417,6 +469,7 @@ def run_query(
         vectors.append(embed_image(index, path, bbox=bbox, device=device))
         labels.append(label)
     progress.set(0.6)
+    get_searcher(index, progress=progress.sub(0.6, 0.9))  # large indexes: search codes, built once
     result = search(index, positives, negative_ids, k, negative_weight, exclude_query, vectors)
     result.description = describe_query(positives, negative_ids, labels)
     scores = score_all(index, positives, negative_ids, negative_weight, vectors) if with_scores else None

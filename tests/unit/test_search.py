@@ -96,7 +96,9 @@ def test_searchers_are_cached_per_index(clustered):
     a = search.get_searcher(clustered, "auto", threshold=10**9)
     assert a.kind == "exact"  # numba is installed here
     assert search.get_searcher(clustered, "auto", threshold=10**9) is a
-    assert search.get_searcher(clustered, "auto", threshold=100).kind == "faiss-ivf"
+    codes = search.get_searcher(clustered, "auto", threshold=100)  # above the exact-search threshold
+    assert codes.kind == "codes" and search.get_searcher(clustered, "auto", threshold=100) is codes
+    assert search.get_searcher(clustered, "auto", threshold=100, ivf_at=100).kind == "faiss-ivf"
 
 
 def test_ivf_file_in_the_index_folder_is_used(tmp_path):
@@ -106,12 +108,12 @@ def test_ivf_file_in_the_index_folder_is_used(tmp_path):
     folder = make_index(tmp_path / "big.teindex", rng.normal(size=(300, 8)))
     ix = tindex.open_index(folder)
     faiss.write_index(search.train_ivf(ix.embeddings, nlist=4), ix.ivf_path)
-    s = search.get_searcher(tindex.open_index(folder), "auto", threshold=100)
+    s = search.get_searcher(tindex.open_index(folder), "auto", ivf_at=100)
     assert s.kind == "faiss-ivf" and s.ivf.nlist == 4
     with open(ix.ivf_path, "wb") as f:
         f.write(b"broken")
     with pytest.raises(InputError) as e:
-        search.get_searcher(tindex.open_index(folder), "auto", threshold=100)
+        search.get_searcher(tindex.open_index(folder), "auto", ivf_at=100)
     assert e.value.parameter == "INDEX" and "corrupt" in e.value.message
 
 
