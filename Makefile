@@ -14,7 +14,7 @@ OUT      ?= demo-output
 QGIS     ?= $(or $(TE_QGIS),3.40)
 export TE_QGIS := $(QGIS)
 
-.PHONY: env test test-unit lint package bench eval demo models pypath help
+.PHONY: env test test-unit lint package translations bench eval demo models pypath help
 
 help:
 	@echo "make demo       the main job on real NEON imagery -> OUT (default ./demo-output)"
@@ -24,6 +24,7 @@ help:
 	@echo "make test-unit  core unit tests only, no QGIS"
 	@echo "make lint       ruff, Qt6 names against PyQt6, the zip as plugins.qgis.org checks it"
 	@echo "make package    plugin zip in dist/ for 'Install from ZIP'"
+	@echo "make translations  regenerate resources/i18n/*.ts from the code (new strings: unfinished)"
 	@echo "make bench      speed/memory benchmarks, ratios against baselines run in the same process"
 	@echo "make eval       retrieval-quality evaluation on real NEON tiles"
 
@@ -49,6 +50,10 @@ lint:
 package:
 	python3 scripts/package.py dist
 
+# pylupdate6 over the code, the help texts and the workflows; keeps the existing translations
+translations:
+	python3 scripts/update_translations.py
+
 # every bench/bench_*.py prints its own measurements and ratios; outputs go to bench-output/
 bench: pypath
 	@set -e; for f in bench/bench_*.py; do echo "== $$f"; python3 $$f $(ARGS); done
@@ -73,7 +78,7 @@ else
 env:
 	$(ENV) build
 
-test test-unit lint package bench eval models:
+test test-unit lint package translations bench eval models:
 	$(ENV) run make $@ ARGS="$(ARGS)"
 
 demo:

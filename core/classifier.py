@@ -9,7 +9,8 @@ API::
 
     train(index, positive_ids, negative_ids=(), *, seed=0, background=2000, C=1.0,
           quality=True, previous=None, progress=None) -> Classifier
-    Classifier.score(index, progress=None) -> float32 (n,)   probability of every tile, row order
+    Classifier.score(index, progress=None, include_constant=False) -> float32 (n,)
+                                      probability of every tile, row order (NaN: a constant tile)
     score_embeddings(embeddings, weights, bias, progress=None) -> float32 (n,)
     propose(index, classifier, probabilities, n=10, labelled=(), centers=None, *, threshold=0.5,
             max_cosine=0.9, min_distance=None) -> [tile id]
@@ -22,7 +23,13 @@ API::
 and from :mod:`.detections` (re-exported here): ``detected_rows(probabilities, threshold)``,
 ``detection_regions(index, probabilities, threshold, progress=None) -> [Detection]``,
 ``tile_table(index)`` (row, col and centre of every tile, e.g. ``centers`` for :func:`propose`),
-``write_probabilities`` and ``write_detections``.
+``hide_constant(index, probabilities)``, ``write_probabilities`` and ``write_detections``.
+
+Constant tiles (every valid pixel one value: a fill, a blank scan; flagged in the index's
+``constant.npy``) all embed to the same vector, so a classifier that scores one high scores them
+all high: like :func:`.search.search`, scoring leaves them out (probability NaN: never detected,
+never proposed, NULL in the outputs) unless ``include_constant``. They may still be labelled
+examples; training reads their embeddings like any other tile's.
 
 For the dock: train with ``quality=False`` and ``previous=`` the last classifier while labels are
 being added (measured at 100k x 1280 on 2 busy cores: train + score ~105 ms with labelled
@@ -70,6 +77,7 @@ from .detections import (  # noqa: F401  (re-exported: the classifier's results 
     Detection,
     detected_rows,
     detection_regions,
+    hide_constant,
     tile_table,
     write_detections,
     write_probabilities,
@@ -126,10 +134,13 @@ class Classifier:
     def dims(self):
         return int(self.weights.shape[0])
 
-    def score(self, index, progress=None):
-        """Probability of every tile of ``index`` (float32, row order); refuses a mismatched index."""
+    def score(self, index, progress=None, include_constant=False):
+        """Probability of every tile of ``index`` (float32, row order; NaN for the index's constant
+        tiles unless ``include_constant``); refuses a mismatched index."""
         check_compatible(self, index)
-        return score_embeddings(index.embeddings, self.weights, self.bias, progress)
+        p = score_embeddings(index.embeddings, self.weights, self.bias, progress)
+        hide_constant(index, p, include_constant)
+        return p
 
     def describe(self):
         return (f"{len(self.positives)} positives, {len(self.negatives)} negatives"
@@ -523,7 +534,8 @@ def propose(index, classifier, probabilities, n=10, labelled=(), centers=None, *
     the map: with ``centers`` ((n_tiles, 2), index order) no two closer than ``min_distance``
     (default: half the spacing of ``n`` points spread evenly over the tiles' extent). The distance
     rule is relaxed (halved, then dropped) when it leaves too few; the cosine rule never is, so
-    fewer than ``n`` may come back. Returns tile ids, most uncertain first.
+    fewer than ``n`` may come back. Tiles without a probability (NaN: hidden constant tiles) are
+    never proposed. Returns tile ids, most uncertain first.
     """
     p = np.asarray(probabilities, dtype=np.float32)
     if p.shape != (len(index),):
@@ -535,7 +547,7 @@ def propose(index, classifier, probabilities, n=10, labelled=(), centers=None, *
     done = set(_clean_ids(labelled))
     if classifier is not None:
         done |= set(classifier.positives) | set(classifier.negatives)
-    skip = np.zeros(len(p), bool)
+    skip = ~np.isfinite(p)
     for t in done:
         try:
             skip[index.row_of(t)] = True
@@ -723,21 +735,23 @@ class ClassifyResult:
     trained: bool = True
     log: list = field(default_factory=list)
     outputs: dict = field(default_factory=dict)
+    constant_hidden: int = 0  # constant tiles left out (no probability, never detected)
 
 
 def classify_tiles(index, positive_ids=(), negative_ids=(), labelled_geometries=(), positive_class=None,
                    model_input=None, threshold=0.5, background=DEFAULT_BACKGROUND, seed=0,
                    probabilities_path=None, detections_path=None, raster_path=None, model_output=None,
-                   progress=None):
+                   include_constant=False, progress=None):
     """Everything ``classifytiles`` does, QGIS-free: gather the labels (tile ids and ``(wkt, value)``
     pairs in the index CRS), train (or apply ``model_input``), score every tile, dissolve the
     detections, write the outputs that have a path, and save a trained classifier to
-    ``model_output`` (default: :func:`default_classifier_path`). Outputs are written only once
-    everything is computed, each atomically.
+    ``model_output`` (default: :func:`default_classifier_path`). Constant tiles get no probability
+    (NULL, never detected) unless ``include_constant``. Outputs are written only once everything
+    is computed, each atomically.
     """
     from . import index as tindex
     from .raster_io import atomic_output
-    from .tile_grid import fit_tile_grid, write_grid_raster
+    from .tile_grid import NODATA, fit_tile_grid, write_grid_raster
 
     progress = ensure(progress)
     if not isinstance(index, tindex.TileIndex):
@@ -776,13 +790,15 @@ def classify_tiles(index, positive_ids=(), negative_ids=(), labelled_geometries=
         log += model.log
     progress.text("scoring every tile")
     probabilities = score_embeddings(index.embeddings, model.weights, model.bias, progress.sub(0.35, 0.5))
+    hidden = hide_constant(index, probabilities, include_constant)
     detections = []
     if detections_path:
         progress.text("dissolving the detections")
         detections = detection_regions(index, probabilities, threshold, progress.sub(0.5, 0.7), table=table)
     else:
         detected_rows(probabilities, threshold)  # checks the threshold
-    n_detected = int((probabilities >= threshold).sum())
+    with np.errstate(invalid="ignore"):
+        n_detected = int((probabilities >= threshold).sum())
     log.append(f"{n_detected} of {len(index)} tiles at or above {threshold:g}"
                + (f", in {len(detections)} detections" if detections_path else ""))
     outputs = {}
@@ -796,10 +812,10 @@ def classify_tiles(index, positive_ids=(), negative_ids=(), labelled_geometries=
                                                  progress=progress.sub(0.95, 0.98))
     if raster_path:
         with atomic_output(raster_path, parameter="PROBABILITY_RASTER") as tmp:
-            write_grid_raster(tmp, grid, probabilities, index.crs_wkt)
+            write_grid_raster(tmp, grid, np.where(np.isnan(probabilities), NODATA, probabilities), index.crs_wkt)
         outputs["raster"] = os.path.abspath(raster_path)
     if trained:
         outputs["model"] = save_classifier(model_output or default_classifier_path(index), model)
         log.append(f"classifier saved to {outputs['model']}")
     progress.set(1.0)
-    return ClassifyResult(index, model, probabilities, detections, labels, trained, log, outputs)
+    return ClassifyResult(index, model, probabilities, detections, labels, trained, log, outputs, hidden)

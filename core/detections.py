@@ -28,6 +28,18 @@ class Detection:
     rows: np.ndarray
 
 
+def hide_constant(index, probabilities, include_constant=False):
+    """Set the probability of the index's constant tiles (:attr:`.index.TileIndex.constant`: a fill
+    value, a blank scan) to NaN, in place, unless ``include_constant``: they all embed alike, so a
+    classifier that takes one for the target takes them all. NaN is no probability: below every
+    threshold, never proposed, written as NULL. Returns how many were hidden."""
+    constant = None if include_constant else index.constant
+    if constant is None or not constant.any():
+        return 0
+    probabilities[constant] = np.nan
+    return int(constant.sum())
+
+
 def detected_rows(probabilities, threshold=0.5):
     """Rows whose probability is at least ``threshold``."""
     threshold = float(threshold)
@@ -210,7 +222,8 @@ def detection_regions(index, probabilities, threshold=0.5, progress=None, table=
 
 
 def write_probabilities(index, probabilities, path, parameter="OUTPUT", progress=None):
-    """Every tile's footprint with ``tile_id`` and ``probability`` (layer "probabilities"), atomically."""
+    """Every tile's footprint with ``tile_id`` and ``probability`` (layer "probabilities"; NULL for a
+    hidden constant tile), atomically."""
     from osgeo import ogr
 
     from .tile_index import write_features
@@ -224,7 +237,8 @@ def write_probabilities(index, probabilities, path, parameter="OUTPUT", progress
         row = feature.GetFID() - 1
         if not 0 <= row < n or feature.GetField("tile_id") != index.ids[row]:
             raise InputError("tiles.gpkg does not match the embeddings: rebuild the index.", parameter="INDEX")
-        records.append({"tile_id": index.ids[row], "probability": float(probabilities[row]),
+        p = float(probabilities[row])
+        records.append({"tile_id": index.ids[row], "probability": p if p == p else None,  # NaN: NULL
                         "geometry": feature.GetGeometryRef().Clone()})
         if i % 4096 == 4095:
             progress.step()

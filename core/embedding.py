@@ -26,7 +26,7 @@ import numpy as np
 
 from . import index as tindex
 from .errors import Canceled, InputError
-from .model_input import dihedral_views, model_input
+from .model_input import canonical_rotation, dihedral_views, model_input, rotation_views
 from .progress import ensure
 
 STRETCHES = ("global", "per_tile", "none")
@@ -76,7 +76,11 @@ class Preprocessing:
         self.lower, self.upper = float(lower), float(upper)
         self.cuts = None if cuts is None else np.asarray(cuts, dtype=np.float64).reshape(-1, 2)
         self.input_size = int(input_size)
-        self.rotation_invariant = bool(rotation_invariant)
+        # False, True (the 8 rotations and flips) or "rot2" (:data:`.model_input.ROTATIONS`)
+        try:
+            self.rotation_invariant = canonical_rotation(rotation_invariant)
+        except ValueError as e:
+            raise InputError(str(e), parameter="ROTATION") from None
         self.mean = tuple(mean or IMAGENET_MEAN)
         self.std = tuple(std or IMAGENET_STD)
 
@@ -134,13 +138,16 @@ class Preprocessing:
 
 # -- the model side -----------------------------------------------------------------------------
 def embed_inputs(extractor, x, rotation_invariant=False, normalize=True):
-    """Embeddings ``(b, d)`` float32 of model inputs ``x`` (:meth:`Preprocessing.model_input`)."""
-    if rotation_invariant:
+    """Embeddings ``(b, d)`` float32 of model inputs ``x`` (:meth:`Preprocessing.model_input`);
+    ``rotation_invariant`` (False, True or "rot2": :func:`.model_input.rotation_views`) averages
+    the vectors of several views, the whole (e.g. mid+final) vector of each."""
+    views = rotation_views(x, rotation_invariant)
+    if len(views) > 1:
         feats = None
-        for v in dihedral_views(x):
+        for v in views:
             f = extractor(v)
             feats = f if feats is None else feats + f
-        feats = feats / np.float32(8.0)
+        feats = feats / np.float32(len(views))
     else:
         feats = extractor(x)
     out = np.asarray(feats, dtype=np.float32)
@@ -152,6 +159,24 @@ def embed_inputs(extractor, x, rotation_invariant=False, normalize=True):
 def embed_arrays(extractor, batch_u8, prep, normalize=True):
     """Embeddings ``(b, d)`` float32 of uint8 RGB tiles (array ``(b, 3, h, w)`` or list of them)."""
     return embed_inputs(extractor, prep.model_input(batch_u8), prep.rotation_invariant, normalize)
+
+
+def read_chunk(source, prep, start, end):
+    """Tiles ``start..end-1`` of ``source`` read, stretched, resized and normalised into the model's
+    input, with the share of valid pixels of each: the step a local run's reader threads and a Dask
+    worker (:mod:`.embed_dask`) both take, so both give the same numbers."""
+    tiles, fractions = [], np.empty(end - start, dtype=np.float32)
+    for j, i in enumerate(range(start, end)):
+        rgb, fractions[j] = source.read_rgb8(i, prep)
+        tiles.append(rgb)
+    shapes = {t.shape for t in tiles}
+    return prep.model_input(np.stack(tiles) if len(shapes) == 1 else tiles), fractions
+
+
+def embed_chunk(extractor, source, prep, start, end):
+    """Unit embeddings ``(end - start, d)`` and valid fractions of tiles ``start..end-1``."""
+    batch, fractions = read_chunk(source, prep, start, end)
+    return embed_inputs(extractor, batch, prep.rotation_invariant), fractions
 
 
 def sample_tiles(source, bands, count=8):
@@ -169,6 +194,10 @@ class _ThreadLocalDatasets:
     def __init__(self):
         self._local = threading.local()
 
+    def __reduce__(self):
+        # a source travels to Dask workers (:mod:`.embed_dask`) without its open handles
+        return (_ThreadLocalDatasets, ())
+
     def get(self, path, parameter="INPUT"):
         from .raster_io import open_raster
 
@@ -182,14 +211,64 @@ class _ThreadLocalDatasets:
             ds = cache[path] = open_raster(path, parameter=parameter)
         return ds
 
+    def trim(self, path, yoff):
+        """Drop this thread's cached GDAL blocks of ``path`` once reading (top to bottom) is two
+        block rows below the last drop: GDAL's block cache would otherwise grow with the raster up
+        to GDAL_CACHEMAX (5 % of RAM), the largest part of an embedding run's memory at 1M tiles.
+        Tiles that straddle a block row read it again at most once per drop."""
+        ds = self.get(path)
+        marks = getattr(self._local, "marks", None)
+        if marks is None:
+            marks = self._local.marks = {}
+        mark = marks.get(path)
+        if mark is None:
+            block_h = max(1, ds.GetRasterBand(1).GetBlockSize()[1])
+            mark = marks[path] = [yoff // block_h, block_h]
+        block_row = yoff // mark[1]
+        if block_row >= mark[0] + 2 or block_row < mark[0]:
+            ds.FlushCache()
+            mark[0] = block_row
 
-class RasterTiles:
+
+class _TileSource:
+    """What every tile source offers the embedding loop (local or on Dask workers): tile ``i``
+    read and stretched, and the stretch's cut values."""
+
+    def read_rgb8(self, i, prep):
+        """Tile ``i`` as uint8 RGB ``(3, h, w)`` with ``prep``'s stretch, and its valid fraction,
+        negated when the tile is constant (:func:`.tile_filter.status`)."""
+        from .tile_filter import status, tile_flags
+
+        arr, ok = self.read(i, prep.bands)
+        return prep.to_rgb8(arr, ok), status(*tile_flags(ok, arr))
+
+    def compute_cuts(self, prep, progress=None):
+        """The global stretch's cut values (JSON-ready), one set over all the tiles."""
+        from .stretch import compute_cuts
+
+        return compute_cuts(self.cut_sources(), prep.bands, prep.lower, prep.upper, progress=progress).tolist()
+
+    def use_cuts(self, cuts):
+        """Take the cut values of :meth:`compute_cuts` (from the resume state); the set for ``prep.cuts``."""
+        return np.asarray(cuts, dtype=np.float64)
+
+    def details(self):
+        """What meta.json records of each source: path, size and date (its fingerprint), rows."""
+        out = []
+        for path in self.sources():
+            st = os.stat(path)
+            out.append({"path": path, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns, "first_row": 0,
+                        "tiles": len(self)})
+        return out
+
+
+class RasterTiles(_TileSource):
     """Tiles of one raster, read straight from it (no tile files)."""
 
     kind = "raster"
 
     def __init__(self, path, tile_size=256, overlap=0, edge="drop", prefix=None):
-        from .grid import tile_windows
+        from .grid import TileIds, TileWindows
         from .raster_io import crs_wkt, open_raster
 
         self.path = os.path.abspath(os.fspath(path))
@@ -199,9 +278,10 @@ class RasterTiles:
         self.crs_wkt = crs_wkt(ds)
         ds = None  # closed now: an error below must not keep it alive in a traceback
         self.tile_size, self.overlap, self.edge = int(tile_size), int(overlap), edge
-        self.tiles = tile_windows(self.width, self.height, self.tile_size, self.overlap, edge)
-        prefix = prefix or os.path.splitext(os.path.basename(self.path))[0]
-        self.ids = [t.tile_id(prefix) for t in self.tiles]
+        # computed on demand: a million tiles cost no list of a million windows or ids
+        self.tiles = TileWindows(self.width, self.height, self.tile_size, self.overlap, edge)
+        self.prefix = prefix or os.path.splitext(os.path.basename(self.path))[0]
+        self.ids = TileIds(self.tiles, self.prefix)
         self._ds = _ThreadLocalDatasets()
 
     def __len__(self):
@@ -212,6 +292,12 @@ class RasterTiles:
 
     def sources(self):
         return [self.path]
+
+    def details(self):
+        (out,) = super().details()
+        out.update(prefix=self.prefix, crs_wkt=self.crs_wkt, width=self.width, height=self.height,
+                   geotransform=list(self.gt))
+        return [out]
 
     def fingerprint(self):
         st = os.stat(self.path)
@@ -235,6 +321,7 @@ class RasterTiles:
         from .raster_io import read_window
 
         t = self.tiles[i]
+        self._ds.trim(self.path, t.yoff)  # the GDAL block cache stays a few block rows high
         return read_window(self._ds.get(self.path), t.xoff, t.yoff, t.xsize, t.ysize, bands)
 
     def record(self, i):
@@ -254,7 +341,7 @@ class RasterTiles:
         }
 
 
-class TileFiles:
+class TileFiles(_TileSource):
     """Tiles listed in a tile-index GeoPackage (from splitraster): one raster file per tile."""
 
     kind = "tile_index"
@@ -344,9 +431,18 @@ class TileFiles:
         return self.records[i]
 
 
-def open_source(raster=None, tile_size=256, tile_index=None, overlap=0, edge="drop"):
+def open_source(raster=None, tile_size=256, tile_index=None, overlap=0, edge="drop", index_crs=None):
+    """The tiles to embed. ``raster``: one path, or a list of them (each tiled on the fly; their
+    footprints go to ``index_crs``, default the first raster's: see :mod:`.tile_sources`)."""
     if tile_index:
         return TileFiles(tile_index)
+    if isinstance(raster, (list, tuple)) and len(raster) == 1 and not index_crs:
+        raster = raster[0]
+    if raster and (index_crs or isinstance(raster, (list, tuple))):
+        from .tile_sources import MultiRasterTiles
+
+        return MultiRasterTiles(raster if isinstance(raster, (list, tuple)) else [raster], tile_size, overlap,
+                                edge, index_crs=index_crs)
     if raster:
         return RasterTiles(raster, tile_size, overlap, edge)
     raise InputError(
@@ -361,6 +457,7 @@ def _fingerprint(source, extractor, prep):
         "model": extractor.model,
         "weights": extractor.weights_sha256,
         "dims": extractor.dims,
+        "features": getattr(extractor, "features", "final"),
         "runtime": extractor.runtime,
         "prep": {k: v for k, v in prep.to_meta().items() if k != "cuts"},
     }
@@ -439,18 +536,36 @@ def embed_tiles(
     progress=None,
     runtime="auto",
     threads=None,
+    index_crs=None,
+    source=None,
+    seed=None,
+    scheduler=None,
+    features=None,
+    min_valid_fraction=0.0,
 ):
     """Embed every tile of ``raster`` (tiled on the fly) or ``tile_index`` into the index ``output``.
+
+    ``features``: what a tile's vector is made of (:data:`.models.FEATURES`; None: ``mid+final``
+    for a torchvision backbone, ``final`` for a model file of one's own), recorded in meta.json.
+    ``min_valid_fraction``: tiles of ``raster``/``tile_index`` whose share of valid pixels is not
+    above it (default 0: tiles with no valid pixel) are left out (:mod:`.tile_filter`); tiles whose
+    valid pixels are all equal are flagged constant (``constant.npy``). A ``source`` passed in is
+    embedded as it is given.
 
     Returns the index folder path. ``npy_output`` also writes the seed-style ``.npy`` + id list.
     ``build_ivf`` (default: above the search IVF threshold) stores a trained IVF index too.
     ``runtime``: "auto" (onnxruntime when installed, else torch), "onnxruntime" or "torch" (see
     :func:`.runtimes.choose_runtime`). ``threads``: the cores the run may use (default: every core
     this process may run on); the model gets all but the tile readers' (:func:`.models.model_threads`).
+    ``raster`` may be a list of rasters, in any CRSs; ``index_crs`` (WKT, EPSG:xxxx; default the
+    first raster's) is the CRS of the footprints. ``source``: an opened tile source instead of
+    ``raster``/``tile_index``; ``seed(emb, valid)``: fills the first rows of a fresh run and returns
+    the state to start from (:func:`.index_edit.append_to_index` copies an index's rows with it).
+    ``scheduler``: a Dask scheduler address (``tcp://host:8786``) to embed the tiles on its workers
+    instead of here (:mod:`.embed_dask`); None or "" runs here.
     """
     from .models import reader_threads
     from .runtimes import choose_runtime, load_extractor
-    from .stretch import compute_cuts
 
     progress = ensure(progress)
     if not output:
@@ -463,9 +578,20 @@ def embed_tiles(
         raise InputError("batch size must be at least 1", parameter="BATCH_SIZE")
     t_start = time.time()
     progress.text("opening tiles")
-    source = open_source(raster, tile_size, tile_index, overlap, edge)
+    from .tile_filter import ValidTiles, skip_invalid_tiles, split_status
+
+    opened = source is None
+    if opened:
+        source = open_source(raster, tile_size, tile_index, overlap, edge, index_crs)
     prep = Preprocessing(bands, stretch, lower, upper, None, input_size, rotation_invariant)
     prep.bands = source.resolve_bands(prep.bands)
+    scheduler = (scheduler or "").strip() or None
+    if scheduler:  # first: a wrong address or a worker that cannot run fails in seconds
+        from .embed_dask import check_cluster
+
+        check_cluster(scheduler, choose_runtime(runtime, weights, device), source, progress)
+    if opened:  # before the model loads: an all-nodata input fails in seconds
+        source = skip_invalid_tiles(source, prep.bands, min_valid_fraction, progress.sub(0.0, 0.02))
     n = len(source)
     if n == 0:
         raise InputError("no tiles to embed", parameter="INPUT")
@@ -481,6 +607,7 @@ def embed_tiles(
         runtime,
         max(1, int(threads) - readers) if threads and int(threads) > 0 else None,
         sample_tiles=lambda: sample_tiles(source, prep.bands),
+        features=features,
     )
     prep.mean, prep.std = extractor.mean, extractor.std
     d = extractor.dims
@@ -504,6 +631,11 @@ def embed_tiles(
         valid = np.lib.format.open_memmap(
             os.path.join(partial, VALID), mode="w+", dtype=np.float32, shape=(n,)
         )
+        if seed is not None:  # rows that are already embedded (an append): copied, not embedded again
+            state.update(seed(emb, valid))
+            emb.flush()
+            valid.flush()
+            _write_state(partial, state)
     else:
         emb = np.load(os.path.join(partial, tindex.EMBEDDINGS), mmap_mode="r+")
         valid = np.load(os.path.join(partial, VALID), mmap_mode="r+")
@@ -513,11 +645,9 @@ def embed_tiles(
     if prep.stretch == "global":
         if state.get("cuts") is None:
             progress.text("computing global percentile cuts")
-            state["cuts"] = compute_cuts(
-                source.cut_sources(), prep.bands, prep.lower, prep.upper, progress=progress.sub(0.0, 0.05)
-            ).tolist()
+            state["cuts"] = source.compute_cuts(prep, progress.sub(0.0, 0.05))
             _write_state(partial, state)
-        prep.cuts = np.asarray(state["cuts"], dtype=np.float64)
+        prep.cuts = source.use_cuts(state["cuts"])
 
     stage = progress.sub(0.05, 0.9)
     done = int(state["done"])
@@ -528,14 +658,24 @@ def embed_tiles(
 
     def prepare(start):
         end = min(start + batch_size, n)
-        tiles, fractions = [], np.empty(end - start, dtype=np.float32)
-        for j, i in enumerate(range(start, end)):
-            arr, ok = source.read(i, prep.bands)
-            fractions[j] = float(ok.all(axis=0).mean()) if ok is not None else 1.0
-            tiles.append(prep.to_rgb8(arr, ok))
-        shapes = {t.shape for t in tiles}
         # resized and normalised here, on the reader thread: the model's thread only runs the model
-        return start, end, prep.model_input(np.stack(tiles) if len(shapes) == 1 else tiles), fractions
+        return (start, end, *read_chunk(source, prep, start, end))
+
+    ends = {}
+
+    def store(start, end, vectors, fractions):
+        # emb is this function's, deleted at the end (after the last store): not undefined here
+        emb[start:end] = vectors  # noqa: F821
+        valid[start:end] = fractions
+        emb.flush()  # noqa: F821
+        valid.flush()
+        tindex.release_pages(emb)  # noqa: F821  (written rows leave RSS: 5 GB at 1M x 1280)
+        # chunks finish in any order on a cluster: "done" is the end of the finished prefix
+        ends[start] = end
+        while state["done"] in ends:
+            state["done"] = ends.pop(state["done"])
+        _write_state(partial, state)
+        stage.step()
 
     progress.text(
         f"embedding {n - done} tiles with {extractor.model} on {extractor.runtime} ({extractor.device}"
@@ -543,44 +683,45 @@ def embed_tiles(
     )
     timing = {"forward_s": 0.0, "wait_s": 0.0, "loop_s": 0.0, "tiles": n - done}
     t_loop = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="te-read") as pool:
-        ahead = readers + 1  # batches read ahead: every reader busy, one batch ready
-        pending = [pool.submit(prepare, s) for s in starts[:ahead]]
-        next_i = ahead
-        try:
-            while pending:
-                t0 = time.perf_counter()
-                start, end, batch, fractions = pending.pop(0).result()
-                timing["wait_s"] += time.perf_counter() - t0
-                if next_i < len(starts):
-                    pending.append(pool.submit(prepare, starts[next_i]))
-                    next_i += 1
-                progress.check()
-                t0 = time.perf_counter()
-                vectors = embed_inputs(extractor, batch, prep.rotation_invariant)
-                timing["forward_s"] += time.perf_counter() - t0
-                emb[start:end] = vectors
-                valid[start:end] = fractions
-                emb.flush()
-                valid.flush()
-                state["done"] = end
-                _write_state(partial, state)
-                stage.step()
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
+    if scheduler:
+        from .embed_dask import embed_on_cluster
+
+        worker_model = {"model": model, "weights": weights, "device": device, "input_size": prep.input_size}
+        timing.update(
+            embed_on_cluster(scheduler, source, prep, extractor, worker_model, starts, batch_size, n, store, progress)
+        )
+    else:
+        with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="te-read") as pool:
+            ahead = readers + 1  # batches read ahead: every reader busy, one batch ready
+            pending = [pool.submit(prepare, s) for s in starts[:ahead]]
+            next_i = ahead
+            try:
+                while pending:
+                    t0 = time.perf_counter()
+                    start, end, batch, fractions = pending.pop(0).result()
+                    timing["wait_s"] += time.perf_counter() - t0
+                    if next_i < len(starts):
+                        pending.append(pool.submit(prepare, starts[next_i]))
+                        next_i += 1
+                    progress.check()
+                    t0 = time.perf_counter()
+                    vectors = embed_inputs(extractor, batch, prep.rotation_invariant)
+                    timing["forward_s"] += time.perf_counter() - t0
+                    store(start, end, vectors, fractions)
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
 
     timing["loop_s"] = time.perf_counter() - t_loop
 
     # finish: attributes, metadata, optional IVF, then rename into place
     progress.text("writing tile layer and metadata")
-    records = []
-    for i in range(n):
-        rec = dict(source.record(i))
-        if rec.get("valid_fraction") is None:
-            rec["valid_fraction"] = float(valid[i])
-        records.append(rec)
+    from .tile_sources import TileRecords
+
+    # the valid fractions, and the constant tiles' flags that travelled as their sign
+    fractions, constant = split_status(valid)
+    records = TileRecords(source, fractions)  # made one at a time as they are written: flat memory
     tiles_path = os.path.join(partial, tindex.TILES)
     if os.path.exists(tiles_path):
         os.remove(tiles_path)
@@ -599,6 +740,10 @@ def embed_tiles(
         faiss.write_index(
             train_ivf(emb, progress=progress.sub(0.95, 0.99)), os.path.join(partial, tindex.IVF)
         )
+    else:  # above the exact-search threshold: the search codes, so the index opens ready to search
+        from .search_codes import build_for_index
+
+        build_for_index(partial, emb, progress.sub(0.95, 0.99))
     meta = tindex.base_meta(
         count=n,
         dims=d,
@@ -606,6 +751,7 @@ def embed_tiles(
         crs_wkt=source.crs_wkt,
         source_kind=source.kind,
         sources=source.sources(),
+        source_details=source.details(),
         tile_size=getattr(source, "tile_size", None),
         overlap=getattr(source, "overlap", 0),
         edge=getattr(source, "edge", None),
@@ -616,6 +762,13 @@ def embed_tiles(
         timing={k: round(v, 3) for k, v in timing.items()},
         **{k: v for k, v in extractor.describe().items() if k not in ("mean", "std", "dims")},
     )
+    if isinstance(source, ValidTiles):
+        meta.update(
+            min_valid_fraction=source.min_valid_fraction,
+            skipped_tiles=source.skipped,
+            constant_tiles=int(constant.sum()),
+        )
+        tindex.write_constant(partial, constant)
     tindex.write_meta(partial, meta)
     for name in (STATE, VALID):
         p = os.path.join(partial, name)
@@ -641,6 +794,7 @@ def extractor_for_index(index, device="auto", progress=None, runtime="auto", sam
     meta = index.meta
     label, wfile, sha = meta.get("weights", ""), meta.get("weights_file", ""), meta.get("weights_sha256")
     model, kind = meta["model"], meta.get("model_kind")
+    features = index_features(meta)
     input_size = int(meta["preprocessing"]["input_size"])
     imagenet = str(label).startswith("torchvision:")
     weights = label if imagenet else wfile  # exactly that checkpoint, or the file of one's own
@@ -650,9 +804,9 @@ def extractor_for_index(index, device="auto", progress=None, runtime="auto", sam
     if runtime == "onnxruntime" and kind != "onnx":
         from .onnx_runtime import export_candidates
 
-        for path, _ in export_candidates(model, weights, sha, meta.get("onnx_file")):
+        for path, _ in export_candidates(model, weights, sha, meta.get("onnx_file"), features):
             found = cached_extractor(model, path, device, input_size, progress, runtime)
-            if found.exported and (not sha or found.weights_sha256 == sha):
+            if found.exported and (not sha or found.weights_sha256 == sha) and found.features == features:
                 ext = found
                 break
     if ext is None:
@@ -663,11 +817,19 @@ def extractor_for_index(index, device="auto", progress=None, runtime="auto", sam
                 + ("." if is_onnx(wfile) else ", or their ONNX export into torchvision's cache."),
                 parameter="INDEX",
             )
-        ext = cached_extractor(model, weights, device, input_size, progress, runtime, sample_tiles=sample_tiles)
+        ext = cached_extractor(
+            model, weights, device, input_size, progress, runtime, sample_tiles=sample_tiles, features=features
+        )
     if sha and ext.weights_sha256 != sha:
         raise InputError(
             f"the weights found here ({ext.weights_path}, sha256 {ext.weights_sha256[:12]}...) are not "
             f"the ones the index was built with (sha256 {sha[:12]}...).",
+            parameter="INDEX",
+        )
+    if getattr(ext, "features", "final") != features:
+        raise InputError(
+            f"the model found here ({ext.weights_path}) computes the features {ext.features!r}, the index was "
+            f"built with {features!r}: export the model with those features ('Export model to ONNX').",
             parameter="INDEX",
         )
     if ext.dims != index.dims:
@@ -675,6 +837,11 @@ def extractor_for_index(index, device="auto", progress=None, runtime="auto", sam
             f"the model gives {ext.dims} dimensions, the index holds {index.dims}", parameter="INDEX"
         )
     return ext
+
+
+def index_features(meta):
+    """The FEATURES an index was built with: an index without the key predates them: ``final``."""
+    return meta.get("features") or "final"
 
 
 def embed_image(index, path, window=None, bbox=None, device="auto", progress=None, runtime="auto"):

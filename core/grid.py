@@ -50,6 +50,21 @@ def tile_windows(width, height, tile_size, overlap=0, edge="drop"):
     windows that may run past the right/bottom edge, ``"keep"`` clips the last row/column of
     windows to the raster (partial tiles).
     """
+    stride = _check_tiling(width, height, tile_size, overlap, edge)
+    width, height, tile_size = int(width), int(height), int(tile_size)
+    tiles = []
+    for r, yoff in enumerate(_starts(height, tile_size, stride, edge)):
+        for c, xoff in enumerate(_starts(width, tile_size, stride, edge)):
+            if edge == "keep":
+                xs, ys = min(tile_size, width - xoff), min(tile_size, height - yoff)
+            else:
+                xs = ys = tile_size
+            tiles.append(Tile(r, c, xoff, yoff, xs, ys))
+    return tiles
+
+
+def _check_tiling(width, height, tile_size, overlap, edge):
+    """The stride of a valid tiling; an :class:`InputError` naming the parameter otherwise."""
     width, height, tile_size, overlap = int(width), int(height), int(tile_size), int(overlap)
     if edge not in EDGE_POLICIES:
         raise InputError(
@@ -71,16 +86,59 @@ def tile_windows(width, height, tile_size, overlap=0, edge="drop"):
             f"'pad' or 'keep'",
             parameter="TILE_SIZE",
         )
-    stride = tile_size - overlap
-    tiles = []
-    for r, yoff in enumerate(_starts(height, tile_size, stride, edge)):
-        for c, xoff in enumerate(_starts(width, tile_size, stride, edge)):
-            if edge == "keep":
-                xs, ys = min(tile_size, width - xoff), min(tile_size, height - yoff)
-            else:
-                xs = ys = tile_size
-            tiles.append(Tile(r, c, xoff, yoff, xs, ys))
-    return tiles
+    return tile_size - overlap
+
+
+class TileWindows:
+    """The tiles of :func:`tile_windows` as a read-only sequence computed on demand: a million
+    tiles cost two short lists of offsets, not a million objects (flat memory at any size)."""
+
+    def __init__(self, width, height, tile_size, overlap=0, edge="drop"):
+        stride = _check_tiling(width, height, tile_size, overlap, edge)
+        self.width, self.height, self.tile_size, self.edge = int(width), int(height), int(tile_size), edge
+        self.xoffs = _starts(self.width, self.tile_size, stride, edge)
+        self.yoffs = _starts(self.height, self.tile_size, stride, edge)
+        self.rows, self.cols = len(self.yoffs), len(self.xoffs)
+
+    def __len__(self):
+        return self.rows * self.cols
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        i = int(i)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        r, c = divmod(i, self.cols)
+        xoff, yoff, ts = self.xoffs[c], self.yoffs[r], self.tile_size
+        if self.edge == "keep":
+            return Tile(r, c, xoff, yoff, min(ts, self.width - xoff), min(ts, self.height - yoff))
+        return Tile(r, c, xoff, yoff, ts, ts)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
+class TileIds:
+    """The ids ``<prefix>_r<row>_c<col>`` of a :class:`TileWindows`, as a sequence made on demand."""
+
+    def __init__(self, windows, prefix):
+        self.windows, self.prefix = windows, prefix
+
+    def __len__(self):
+        return len(self.windows)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self.windows[i].tile_id(self.prefix)
+
+    def __iter__(self):
+        cols, prefix = self.windows.cols, self.prefix
+        return (f"{prefix}_r{r}_c{c}" for r in range(self.windows.rows) for c in range(cols))
 
 
 def pixel_to_geo(geotransform, px, py):

@@ -7,10 +7,19 @@ Layout of the index folder (any name; ``<name>.teindex`` by convention)::
     embeddings.npy   (n, d) float32, L2-normalised rows, opened with np.load(mmap_mode="r")
     tiles.gpkg       layer "tiles": tile_id + attributes + polygon in the index CRS; fid = row + 1
     ivf.faiss        optional: a trained IVF index for large indexes (faiss.write_index, no pickle)
+    constant.npy     optional: (n,) bool, the tiles whose valid pixels all hold one value (a fill
+                     value, a blank scan): search leaves them out of results unless asked
+                     (:mod:`.tile_filter`); an index without it knows of no constant tile
     search_codes.npy optional: (n, r) int8 PCA codes of the embeddings, scanned by the search of
     search_codes.npz large indexes; and their mean, basis, scales and the embeddings' fingerprint.
-                     Derived data, built on first search above the exact-search threshold
-                     (:mod:`.search_codes`); rebuilt when missing, damaged or stale
+                     Derived data, built when the index is written above the exact-search
+                     threshold, else on first search (:mod:`.search_codes`); rebuilt when missing,
+                     damaged or stale
+    tiles_grid.npy   optional: (n, 4) float64 row, col, center_x, center_y of every tile, in fid
+                     order: the columns the dock's tile lookup needs, read in milliseconds instead
+                     of seconds from tiles.gpkg at 1M tiles. Derived data: written with tiles.gpkg,
+                     or by the first open of a writable index; a reader checks it against a
+                     sample of tiles.gpkg's features and ignores it when stale or damaged
 
 A folder is recognised as an index by these parts (:func:`find_index_folder`), not by its name.
 Opening checks every part (present, parseable, sizes agree) and raises an :class:`InputError`
@@ -22,6 +31,7 @@ and renamed into place when complete.
 import json
 import os
 import shutil
+import threading
 import time
 
 import numpy as np
@@ -37,6 +47,8 @@ EMBEDDINGS = "embeddings.npy"
 TILES = "tiles.gpkg"
 TILES_LAYER = "tiles"
 IVF = "ivf.faiss"
+CONSTANT = "constant.npy"
+GRID_COLUMNS = "tiles_grid.npy"
 
 
 def _bad(path, what):
@@ -87,7 +99,8 @@ class TileIndex:
         self.meta = meta
         self.ids = ids
         self.embeddings = embeddings
-        self._row_of = None
+        self.rows = RowLookup(ids)
+        self._constant = False  # not read yet: read on first use, so opening stays fast
         self._searchers = {}  # search.py caches its searchers here, per index object
 
     @property
@@ -109,19 +122,24 @@ class TileIndex:
     def __len__(self):
         return len(self.ids)
 
+    @property
+    def constant(self):
+        """(n,) bool: the constant tiles (:mod:`.tile_filter`), or None when the index does not
+        say (built before the flag existed, or a ``constant.npy`` of another row count)."""
+        if self._constant is False:
+            self._constant = read_constant(self.path, len(self))
+        return self._constant
+
     def __repr__(self):
         return f"TileIndex({self.path!r}, n={len(self)}, dims={self.dims}, model={self.meta.get('model')!r})"
 
     def positions(self):
-        """{tile id: row}, built once and shared (the dock's tile lookup reuses it at 1M tiles)."""
-        if self._row_of is None:
-            self._row_of = {t: i for i, t in enumerate(self.ids)}
-        return self._row_of
+        """{tile id: row}, built once and shared (0.6 s at 1M tiles: see :class:`RowLookup`)."""
+        return self.rows.mapping()
 
     def row_of(self, tile_id):
-        self.positions()
         try:
-            return self._row_of[str(tile_id).strip()]
+            return self.rows[str(tile_id).strip()]
         except KeyError:
             example = self.ids[0] if self.ids else ""
             raise InputError(
@@ -130,6 +148,9 @@ class TileIndex:
             ) from None
 
     def rows_of(self, tile_ids, parameter="QUERY_IDS"):
+        tile_ids = list(tile_ids)
+        if len(tile_ids) > 8:
+            self.rows.mapping()  # many ids: hash them all once rather than scan for each
         rows = []
         for t in tile_ids:
             try:
@@ -138,6 +159,89 @@ class TileIndex:
                 e.parameter = parameter
                 raise
         return np.asarray(rows, dtype=np.int64)
+
+
+class RowLookup:
+    """Tile id -> row of an index, usable as soon as the index is open.
+
+    The full ``{id: row}`` dict takes 0.6 s at 1M tiles (hashing the ids), so it is built once,
+    when first needed by a bulk lookup or in the background (:meth:`start`). Until it is ready, a
+    single id is found by scanning the ids (at most ~20 ms at 1M tiles) and remembered, and callers
+    that already know rows (a click's grid cell, a search's result rows) :meth:`note` them, so a
+    click's first search never waits for the dict.
+    """
+
+    SEEN_MAX = 100_000
+
+    def __init__(self, ids):
+        self.ids = ids
+        self._dict = None
+        self._seen = {}
+        self._lock = threading.Lock()
+        self._thread = None
+
+    def start(self):
+        """Build the dict in a background thread (idempotent)."""
+        with self._lock:
+            if self._dict is not None or self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self.mapping, name="te-row-lookup", daemon=True)
+            self._thread.start()
+
+    def ready(self):
+        return self._dict is not None
+
+    def mapping(self):
+        """The full ``{id: row}`` dict (built here, or waited for when a thread builds it)."""
+        d = self._dict
+        if d is None:
+            thread = self._thread
+            if thread is not None and thread is not threading.current_thread() and thread.is_alive():
+                thread.join()
+                d = self._dict
+            if d is None:
+                d = dict(zip(self.ids, range(len(self.ids))))
+                self._dict = d
+                self._seen = {}
+        return d
+
+    def note(self, ids, rows):
+        """Remember rows known elsewhere (a click's grid cell, a search's result rows)."""
+        if self._dict is not None:
+            return
+        if len(self._seen) > self.SEEN_MAX:
+            self._seen = {}
+        for t, r in zip(ids, rows):
+            self._seen[t] = int(r)
+
+    def get(self, tile_id, default=None):
+        d = self._dict
+        if d is not None:
+            return d.get(tile_id, default)
+        row = self._seen.get(tile_id)
+        if row is not None and row < len(self.ids) and self.ids[row] == tile_id:
+            return row
+        try:
+            row = self.ids.index(tile_id)
+        except ValueError:
+            return default
+        self.note((tile_id,), (row,))
+        return row
+
+    def __getitem__(self, tile_id):
+        row = self.get(tile_id)
+        if row is None:
+            raise KeyError(tile_id)
+        return row
+
+    def __contains__(self, tile_id):
+        return self.get(tile_id) is not None
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __iter__(self):
+        return iter(self.ids)
 
 
 def open_index(path):
@@ -213,9 +317,163 @@ def write_tiles_gpkg(path, crs_wkt, records, progress=None):
 
     from .tile_index import FIELDS, footprint_polygon, write_features
 
-    write_features(path, records, crs_wkt, ogr.wkbPolygon, lambda r: footprint_polygon(r["corners"]),
+    grid = GridColumns(records, os.path.dirname(os.path.abspath(path)))  # and tiles_grid.npy
+    write_features(path, grid, crs_wkt, ogr.wkbPolygon, lambda r: footprint_polygon(r["corners"]),
                    list(FIELDS) + [("source", ogr.OFTString)], layer_name=TILES_LAYER, parameter="OUTPUT",
                    progress=progress)
+
+
+class GridColumns:
+    """Passes the records through to the writer, streaming their grid columns (32 bytes a tile)
+    to ``tiles_grid.npy`` in ``folder`` a block at a time: no per-tile array is held, so the memory
+    of writing an index stays flat with its size. An incomplete pass leaves no file; records
+    without grid columns leave none either (an older cache would describe another tile layer)."""
+
+    BLOCK = 65_536
+
+    def __init__(self, records, folder):
+        self.records = records
+        self.folder = folder
+        self.written = False
+
+    def __len__(self):
+        return len(self.records)
+
+    def _remove(self, path):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+    def __iter__(self):
+        final = os.path.join(self.folder, GRID_COLUMNS)
+        self._remove(final)
+        try:
+            n = len(self.records)
+        except TypeError:
+            n = None
+        tmp = os.path.join(self.folder, f".{GRID_COLUMNS}.tmp-{os.getpid()}-{threading.get_ident()}.npy")
+        f = None
+        if n:
+            try:
+                f = open(tmp, "wb")
+                np.lib.format.write_array_header_1_0(
+                    f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float64)), "fortran_order": False,
+                        "shape": (n, 4)})
+            except OSError:
+                f = None
+        block = np.empty((self.BLOCK, 4))
+        count = filled = 0
+        try:
+            for rec in self.records:
+                if f is not None:
+                    try:
+                        block[filled] = (rec["row"], rec["col"], rec["center_x"], rec["center_y"])
+                        filled += 1
+                    except (KeyError, TypeError, ValueError):
+                        f.close()
+                        f = None
+                    if f is not None and filled == self.BLOCK:
+                        f.write(block.tobytes())
+                        filled = 0
+                count += 1
+                yield rec
+            if f is not None and count == n and np.isfinite(block[:filled]).all():
+                f.write(block[:filled].tobytes())
+                f.close()
+                f = None
+                os.replace(tmp, final)
+                self.written = True
+        finally:
+            if f is not None:
+                f.close()
+            if not self.written:
+                self._remove(tmp)
+
+
+def read_grid_columns(folder, n):
+    """``tiles_grid.npy`` of the index ``folder`` when it is (n, 4) finite float64, else None
+    (missing, damaged, or for another tile count). Whether it matches tiles.gpkg is the reader's
+    check (:func:`grid_columns_match`)."""
+    try:
+        columns = np.load(os.path.join(folder, GRID_COLUMNS), allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if columns.dtype != np.float64 or columns.shape != (n, 4) or not np.isfinite(columns).all():
+        return None
+    return columns
+
+
+def grid_columns_match(layer, columns, samples=64):
+    """Whether the cached ``columns`` hold the row, col, center_x and center_y of ``layer``'s
+    features (fid = position + 1) on the first, the last and ``samples`` spread between, and the
+    layer has as many features: a cache of another tile layer (an index edited by an older
+    version, a copied-over tiles.gpkg) fails it."""
+    n = len(columns)
+    if n == 0 or layer.GetFeatureCount() != n:
+        return False
+    for k in sorted({1, n, *np.linspace(1, n, samples).astype(int).tolist()}):
+        feature = layer.GetFeature(int(k))
+        if feature is None:
+            return False
+        try:
+            got = [float(feature.GetField(f)) for f in ("row", "col", "center_x", "center_y")]
+        except (TypeError, ValueError, KeyError):
+            return False
+        if not np.allclose(got, columns[k - 1], rtol=0, atol=1e-6):
+            return False
+    return True
+
+
+def write_grid_columns(folder, columns):
+    """``tiles_grid.npy`` (atomically); False when the folder is read-only (the cache is optional)."""
+    tmp = os.path.join(folder, f".{GRID_COLUMNS}.tmp-{os.getpid()}-{threading.get_ident()}.npy")
+    try:
+        np.save(tmp, np.ascontiguousarray(columns, dtype=np.float64), allow_pickle=False)
+        os.replace(tmp, os.path.join(folder, GRID_COLUMNS))
+    except OSError:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        return False
+    return True
+
+
+def release_pages(array):
+    """Drop the pages of a written, flushed ``np.memmap`` from this process's resident set.
+
+    Rows written through a file mapping stay resident (and counted in RSS) until the mapping goes:
+    5 GB for 1M x 1280 embeddings. After ``flush()`` they are in the file (the page cache keeps
+    them while memory allows), so ``MADV_DONTNEED`` lets them go; reading them again maps them
+    back from the file. No-op where madvise is missing (Windows)."""
+    import mmap
+
+    mm = getattr(array, "_mmap", None)
+    if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return False
+    try:
+        mm.madvise(mmap.MADV_DONTNEED)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def read_constant(folder, n):
+    """``constant.npy`` of the index ``folder`` when it holds ``n`` flags, else None."""
+    path = os.path.join(folder, CONSTANT)
+    try:
+        flags = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    return flags.astype(bool, copy=False) if flags.ndim == 1 and flags.shape[0] == n else None
+
+
+def write_constant(folder, flags):
+    """``constant.npy``: one bool a tile, in embedding row order (written atomically)."""
+    tmp = os.path.join(folder, f".{CONSTANT}.tmp.npy")
+    np.save(tmp, np.asarray(flags, dtype=bool), allow_pickle=False)
+    os.replace(tmp, os.path.join(folder, CONSTANT))
 
 
 def write_meta(folder, meta):
@@ -225,13 +483,26 @@ def write_meta(folder, meta):
     os.replace(tmp, os.path.join(folder, META))
 
 
-def write_ids(folder, ids):
-    for t in ids:
-        if "\n" in t:
-            raise InputError(f"tile id {t!r} contains a line break", parameter="INPUT")
+def write_ids(folder, ids, block=65_536):
+    """``ids.txt``, one id a line, written a block of ids at a time (atomically): ``ids`` may be
+    a lazy sequence of a million ids, never joined into one string or listed whole."""
     tmp = os.path.join(folder, IDS + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n".join(ids) + ("\n" if ids else ""))
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            chunk = []
+            for t in ids:
+                if "\n" in t:
+                    raise InputError(f"tile id {t!r} contains a line break", parameter="INPUT")
+                chunk.append(t)
+                if len(chunk) == block:
+                    f.write("\n".join(chunk) + "\n")
+                    chunk = []
+            if chunk:
+                f.write("\n".join(chunk) + "\n")
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
     os.replace(tmp, os.path.join(folder, IDS))
 
 

@@ -24,7 +24,9 @@ import numpy as np
 from .errors import InputError
 from .model_input import model_input
 from .models import (
+    DEFAULT_FEATURES,
     EXPORT_INSTALL,
+    FEATURES,
     SUPPORTED_MODELS,
     have_onnxruntime,
     load_torch_extractor,
@@ -53,7 +55,9 @@ OPSET = 17
 def default_output(ext):
     """Where the export of ``ext``'s network is cached (see :mod:`.onnx_runtime`)."""
     checkpoint = ext.weights_path if str(ext.weights_label).startswith("torchvision:") else None
-    return os.path.join(torch_hub_checkpoints(), onnx_name(ext.model, ext.weights_sha256, checkpoint))
+    return os.path.join(
+        torch_hub_checkpoints(), onnx_name(ext.model, ext.weights_sha256, checkpoint, ext.features)
+    )
 
 
 def _pooled(module):
@@ -78,10 +82,19 @@ def _pooled(module):
 
 
 def export_onnx(
-    model="mobilenet_v2", weights=None, output=None, check_tiles=None, check_size=224, progress=None, opset=OPSET
+    model="mobilenet_v2",
+    weights=None,
+    output=None,
+    check_tiles=None,
+    check_size=224,
+    progress=None,
+    opset=OPSET,
+    features=None,
 ):
     """Export ``model`` with ``weights`` (as :func:`.runtimes.load_extractor` takes them) to ONNX.
 
+    ``features``: the FEATURES the file computes (:func:`.models.resolve_features`; None: the
+    default for the kind of network), recorded in it and in its cache name.
     ``output``: default the cache name beside torchvision's checkpoints. ``check_tiles``: uint8 RGB
     tiles (an array ``(b, 3, h, w)`` or a list) of real imagery, resized to ``check_size``, on which
     onnxruntime must agree with torch (cosine >= 0.9999) for the file to be kept. Returns
@@ -92,7 +105,7 @@ def export_onnx(
     import torch
 
     progress = ensure(progress)
-    ext = load_torch_extractor(model, weights, "cpu", CHECK_SIZE, progress.sub(0.0, 0.3))
+    ext = load_torch_extractor(model, weights, "cpu", CHECK_SIZE, progress.sub(0.0, 0.3), features=features)
     output = os.path.abspath(os.fspath(output or default_output(ext)))
     folder = os.path.dirname(output)
     try:
@@ -101,7 +114,13 @@ def export_onnx(
         raise InputError(f"cannot create {folder} for the ONNX file ({e.strerror}).", parameter="OUTPUT") from e
     tmp = os.path.join(folder, f".{os.path.basename(output)}.{uuid.uuid4().hex[:8]}.part")
     progress.text(f"exporting {ext.model} ({ext.weights_label}) to ONNX: {output}")
-    report = {"output": output, "model": ext.model, "weights": ext.weights_label, "check_tiles": 0}
+    report = {
+        "output": output,
+        "model": ext.model,
+        "weights": ext.weights_label,
+        "features": ext.features,
+        "check_tiles": 0,
+    }
     try:
         # a TorchScript module is exported as it is (a trace cannot call it): onnxruntime pools a
         # feature map it returns, as torch does
@@ -129,6 +148,8 @@ def export_onnx(
             "weights_file": ext.weights_path,
             "weights_sha256": ext.weights_sha256,
             "dims": ext.dims,
+            "features": ext.features,
+            "mid_block": ext.mid_block,
             "mean": list(ext.mean),
             "std": list(ext.std),
             "opset": opset,
@@ -139,12 +160,14 @@ def export_onnx(
         for key, value in meta.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = META_PREFIX + key, json.dumps(value)
-        proto.doc_string = f"{ext.model} ({ext.weights_label}) without its classifier, for Tile Embeddings"
+        proto.doc_string = (
+            f"{ext.model} ({ext.weights_label}) without its classifier, features {ext.features}, for Tile Embeddings"
+        )
         onnx.save(proto, tmp)
         progress.set(0.8)
         if have_onnxruntime():
             # loading checks the stored check images; then real tiles, when given
-            runtime = OnnxExtractor(tmp, "cpu", None, check_size)
+            runtime = OnnxExtractor(tmp, "cpu", None, check_size, features=ext.features)
             report["check_cosine"] = runtime.check_cosine
             if check_tiles is not None and len(check_tiles):
                 x = model_input(check_tiles, int(check_size), ext.mean, ext.std)
@@ -217,6 +240,12 @@ def main(argv=None):
     ap.add_argument("--output", help="the .onnx file (default: beside torchvision's checkpoints)")
     ap.add_argument("--check-raster", help="a raster whose tiles the export is checked on")
     ap.add_argument("--bands", default="1,2,3", help="band order of the check raster")
+    ap.add_argument(
+        "--features",
+        default="auto",
+        help=f"{', '.join(FEATURES)} or auto (default: {DEFAULT_FEATURES} for a torchvision backbone, final "
+        "for a TorchScript file); an index is searched with the export of its own features",
+    )
     args = ap.parse_args(argv)
 
     def say(text):
@@ -227,7 +256,12 @@ def main(argv=None):
     try:
         tiles = tiles_from_raster(args.check_raster, args.bands) if args.check_raster else None
         path, report = export_onnx(
-            args.model, args.weights, args.output, check_tiles=tiles, progress=Progress(on_text=say)
+            args.model,
+            args.weights,
+            args.output,
+            check_tiles=tiles,
+            progress=Progress(on_text=say),
+            features=args.features,
         )
     except InputError as e:
         print(f"error: {e.message}", file=sys.stderr)

@@ -33,6 +33,7 @@ from .models import (
     file_sha256,
     hash_prefix,
     model_threads,
+    resolve_features,
     torch_hub_checkpoints,
 )
 
@@ -47,17 +48,26 @@ EXPORT_PACKAGES = ("torch", "torchvision", "onnx")
 
 
 # -- where the files are ------------------------------------------------------------------------
-def onnx_name(model, weights_sha256, checkpoint=None):
-    """The cache name of an export: the checkpoint's name with ``.onnx``, else ``<model>-<sha8>.onnx``."""
-    if checkpoint:
-        return os.path.splitext(os.path.basename(checkpoint))[0] + ".onnx"
-    return f"{model}-{weights_sha256[:8]}.onnx"
+def features_suffix(features="final"):
+    """What the cache name of an export says of its FEATURES: nothing for ``final`` (the names of
+    the exports made before FEATURES existed), else ``.mid`` or ``.mid-final``."""
+    f = features or "final"
+    return "" if f == "final" else "." + f.replace("+", "-")
 
 
-def imagenet_onnx_candidates(model, name=None):
+def onnx_name(model, weights_sha256, checkpoint=None, features="final"):
+    """The cache name of an export: the checkpoint's name with ``.onnx``, else ``<model>-<sha8>.onnx``
+    (``mobilenet_v2-b0353104.mid-final.onnx`` for the features ``mid+final``)."""
+    stem = os.path.splitext(os.path.basename(checkpoint))[0] if checkpoint else f"{model}-{weights_sha256[:8]}"
+    return stem + features_suffix(features) + ".onnx"
+
+
+def imagenet_onnx_candidates(model, name=None, features="final"):
     """``(weights name, path)`` of the ImageNet exports that may be cached for ``model``, best first."""
     folder = torch_hub_checkpoints()
-    return [(w, os.path.join(folder, onnx_name(model, None, f))) for w, f in checkpoint_names(model, name)]
+    return [
+        (w, os.path.join(folder, onnx_name(model, None, f, features))) for w, f in checkpoint_names(model, name)
+    ]
 
 
 # -- the check images ---------------------------------------------------------------------------
@@ -150,7 +160,7 @@ class OnnxExtractor:
 
     runtime = "onnxruntime"
 
-    def __init__(self, path, device="auto", threads=None, input_size=224, model=None):
+    def __init__(self, path, device="auto", threads=None, input_size=224, model=None, features=None):
         import onnxruntime as ort
 
         self.path = os.path.abspath(os.fspath(path))
@@ -178,6 +188,19 @@ class OnnxExtractor:
             self.weights_label = self.path
             self.weights_path = self.path
             self.weights_sha256 = self.file_sha256
+        # what the file computes (recorded at export; a file without the key, or of other tools,
+        # pools the final layer); a different request is refused, never silently served
+        self.features = meta.get("features", "final") if meta else "final"
+        self.mid_block = meta.get("mid_block") if meta else None
+        asked = str(features or "").strip().lower()
+        if asked and asked != "auto" and asked != self.features:
+            if self.features == "final" and not (meta and meta.get("model_kind") == "torchvision"):
+                resolve_features(asked, self.kind, self.path)  # a model of one's own: final only
+            raise InputError(
+                f"the ONNX file {self.path} computes the features {self.features!r}, not {asked!r}: set FEATURES "
+                f"to {self.features}, or export the model with FEATURES {asked} ('Export model to ONNX').",
+                parameter="FEATURES",
+            )
         self.mean = tuple(meta.get("mean") or IMAGENET_MEAN)
         self.std = tuple(meta.get("std") or IMAGENET_STD)
         inp = self.session.get_inputs()[0]
@@ -236,6 +259,8 @@ class OnnxExtractor:
             "weights_file": self.weights_path,
             "weights_sha256": self.weights_sha256,
             "dims": self.dims,
+            "features": self.features,
+            "mid_block": self.mid_block,
             "mean": list(self.mean),
             "std": list(self.std),
             "runtime": self.runtime,
@@ -253,13 +278,14 @@ def is_imagenet_weights(w):
     return w.lower() == "imagenet" or w.startswith("torchvision:")
 
 
-def export_candidates(model, weights=None, weights_sha256=None, onnx_file=None):
+def export_candidates(model, weights=None, weights_sha256=None, onnx_file=None, features="final"):
     """``[(path, expected weights SHA-256 or its prefix)]``: the cached exports of ``model`` with
     ``weights`` that exist here, best first; the loader checks each file's recorded hash.
 
     ``weights``: None/"imagenet"/"torchvision:<name>" or the path of the source weights;
     ``weights_sha256``: the source weights' hash when known (an index records it: it finds the
-    export of a state dict whose file is not on this machine); ``onnx_file``: a path tried first.
+    export of a state dict whose file is not on this machine); ``onnx_file``: a path tried first;
+    ``features``: the FEATURES the export computes (it is in the name, and checked when loaded).
     """
     w = (str(weights).strip() if weights else "") or "imagenet"
     out = []
@@ -267,14 +293,14 @@ def export_candidates(model, weights=None, weights_sha256=None, onnx_file=None):
         out.append((onnx_file, weights_sha256))
     if is_imagenet_weights(w):
         name = w.split(":", 1)[1] if w.startswith("torchvision:") else None
-        for _, path in imagenet_onnx_candidates(model, name):
+        for _, path in imagenet_onnx_candidates(model, name, features):
             out.append((path, weights_sha256 or hash_prefix(path)))
     else:
         sha = weights_sha256 or (file_sha256(w) if os.path.isfile(w) else None)
         if sha:
             folder = torch_hub_checkpoints()
             stems = [model] + ([custom_model_label(model, w)] if os.path.isfile(w) else [])
-            out += [(os.path.join(folder, onnx_name(stem, sha)), sha) for stem in dict.fromkeys(stems)]
+            out += [(os.path.join(folder, onnx_name(stem, sha, None, features)), sha) for stem in dict.fromkeys(stems)]
     seen, found = set(), []
     for path, expect in out:
         if path and os.path.isfile(path) and os.path.abspath(path) not in seen:

@@ -25,6 +25,7 @@ from .models import (
     is_torchscript,
     load_torch_extractor,
     missing_modules,
+    resolve_features,
     torch_hub_checkpoints,
 )
 from .onnx_export import export_onnx
@@ -32,6 +33,7 @@ from .onnx_runtime import (
     EXPORT_PACKAGES,
     OnnxExtractor,
     export_candidates,
+    features_suffix,
     imagenet_onnx_candidates,
     is_imagenet_weights,
 )
@@ -98,6 +100,7 @@ def load_extractor(
     runtime="auto",
     threads=None,
     sample_tiles=None,
+    features=None,
 ):
     """The feature extractor for ``model`` with ``weights`` on ``runtime``.
 
@@ -108,12 +111,13 @@ def load_extractor(
     only a label, and the file name labels it when ``model`` is a torchvision name).
     ``runtime``: see :func:`choose_runtime`. ``threads``: intra-op threads (default
     :func:`.models.model_threads`). ``sample_tiles``: a callable giving uint8 RGB tiles of the data
-    at hand, to check an ONNX export against torch when one is made. Raises :class:`InputError`
-    naming MODEL, WEIGHTS, RUNTIME or DEVICE when unusable.
+    at hand, to check an ONNX export against torch when one is made. ``features``: what the
+    vector is made of (:data:`.models.FEATURES`; None or "auto": :func:`.models.resolve_features`).
+    Raises :class:`InputError` naming MODEL, WEIGHTS, RUNTIME, DEVICE or FEATURES when unusable.
     """
     if choose_runtime(runtime, weights, device) == "onnxruntime":
-        return load_onnx_extractor(model, weights, device, input_size, progress, threads, sample_tiles)
-    return load_torch_extractor(model, weights, device, input_size, progress, threads)
+        return load_onnx_extractor(model, weights, device, input_size, progress, threads, sample_tiles, features)
+    return load_torch_extractor(model, weights, device, input_size, progress, threads, features)
 
 
 _extractor_cache = {}
@@ -121,32 +125,42 @@ _extractor_lock = threading.Lock()
 
 
 def cached_extractor(
-    model, weights=None, device="auto", input_size=224, progress=None, runtime="auto", threads=None, sample_tiles=None
+    model,
+    weights=None,
+    device="auto",
+    input_size=224,
+    progress=None,
+    runtime="auto",
+    threads=None,
+    sample_tiles=None,
+    features=None,
 ):
-    """The same extractor for the same (model, weights, device, runtime): external-image queries
-    reuse it."""
-    key = (model, str(weights or ""), device, input_size, runtime, threads)
+    """The same extractor for the same (model, weights, device, runtime, features): external-image
+    queries reuse it."""
+    key = (model, str(weights or ""), device, input_size, runtime, threads, str(features or "auto"))
     with _extractor_lock:
         ext = _extractor_cache.get(key)
     if ext is None:
-        ext = load_extractor(model, weights, device, input_size, progress, runtime, threads, sample_tiles)
+        ext = load_extractor(model, weights, device, input_size, progress, runtime, threads, sample_tiles, features)
         with _extractor_lock:
             _extractor_cache.clear()  # keep one model in memory
             _extractor_cache[key] = ext
     return ext
 
 
-def _no_export_message(model, w, missing, stale=()):
+def _no_export_message(model, w, missing, stale=(), features="final"):
     folder = torch_hub_checkpoints()
+    option = "" if features == "final" else f" --features {features}"
     if is_imagenet_weights(w):
-        names = imagenet_onnx_candidates(model, w.split(":", 1)[1] if ":" in w else None)
-        want = os.path.basename(names[0][1]) if names else f"{model}-<hash>.onnx"
+        names = imagenet_onnx_candidates(model, w.split(":", 1)[1] if ":" in w else None, features)
+        want = os.path.basename(names[0][1]) if names else f"{model}-<hash>{features_suffix(features)}.onnx"
         what = f"{model} with ImageNet weights"
-        command = f"python3 -m tile_embeddings.core.onnx_export {model}"
+        command = f"python3 -m tile_embeddings.core.onnx_export {model}{option}"
     else:
-        want = f"{model}-<first 8 characters of the weights' SHA-256>.onnx"
+        want = f"{model}-<first 8 characters of the weights' SHA-256>{features_suffix(features)}.onnx"
         what = f"{model} with the weights {w}"
-        command = f"python3 -m tile_embeddings.core.onnx_export {model} --weights {w}"
+        command = f"python3 -m tile_embeddings.core.onnx_export {model} --weights {w}{option}"
+    what += f" (features {features})"
     found = f" ({', '.join(stale)} holds other weights)" if stale else ""
     return (
         f"no ONNX file of {what} in {folder}{found}, and this machine cannot make one "
@@ -164,15 +178,19 @@ def load_onnx_extractor(
     progress=None,
     threads=None,
     sample_tiles=None,
+    features=None,
 ):
     """The onnxruntime extractor for ``model`` with ``weights`` (see :func:`load_extractor`):
-    the ONNX file itself, else the cached export, else an export made here once (needs torch)."""
+    the ONNX file itself, else the cached export of these ``features``, else an export made here
+    once (needs torch)."""
     progress = ensure(progress)
     w = (str(weights).strip() if weights else "") or "imagenet"
     if is_onnx(w):
         if not os.path.isfile(w):
             raise InputError(f"ONNX model file not found: {w}", parameter="WEIGHTS")
-        return OnnxExtractor(w, device, threads, input_size, model)
+        return OnnxExtractor(w, device, threads, input_size, model, features)
+    kind = "torchscript" if os.path.isfile(w) and is_torchscript(w) else "torchvision"
+    features = resolve_features(features, kind, w)
     imagenet = is_imagenet_weights(w)
     if imagenet and model not in CHECKPOINTS and missing_modules(("torchvision",)):
         raise InputError(
@@ -180,19 +198,24 @@ def load_onnx_extractor(
             parameter="MODEL",
         )
     stale = []
-    for path, expect in export_candidates(model, w):
+    for path, expect in export_candidates(model, w, features=features):
         ext = OnnxExtractor(path, device, threads, input_size, model)
-        if expect and ext.exported and str(ext.weights_sha256).startswith(expect):
+        if expect and ext.exported and str(ext.weights_sha256).startswith(expect) and ext.features == features:
             return ext
         stale.append(os.path.basename(path))
     if not imagenet and not os.path.isfile(w):
         raise InputError(f"weights file not found: {w}", parameter="WEIGHTS")
     missing = missing_modules(EXPORT_PACKAGES)
     if missing:
-        raise InputError(_no_export_message(model, w, missing, stale), parameter="WEIGHTS")
+        raise InputError(_no_export_message(model, w, missing, stale, features), parameter="WEIGHTS")
     tiles = sample_tiles() if sample_tiles is not None else None
     path, report = export_onnx(
-        model, None if w.lower() == "imagenet" else w, check_tiles=tiles, check_size=input_size, progress=progress
+        model,
+        None if w.lower() == "imagenet" else w,
+        check_tiles=tiles,
+        check_size=input_size,
+        progress=progress,
+        features=features,
     )
     progress.text(report["text"])
-    return OnnxExtractor(path, device, threads, input_size, model)
+    return OnnxExtractor(path, device, threads, input_size, model, features)

@@ -393,22 +393,29 @@ def search(
     exclude_query=False,
     extra_vectors=(),
     searcher="auto",
+    include_constant=False,
 ):
     """The ``k`` tiles most similar to the query, by descending cosine score.
 
     ``exclude_query`` leaves the query's own positive and negative tiles out of the results.
+    Constant tiles (:attr:`.index.TileIndex.constant`: a fill value, a blank scan) are left out
+    of the results unless ``include_constant``; one may still be the query.
     """
     k = int(k)
     if k < 1:
         raise InputError("k must be at least 1.", parameter="K")
     q = query_vector(index, positive_ids, negative_ids, negative_weight, extra_vectors)
     excluded = set(_clean_ids(positive_ids)) | set(_clean_ids(negative_ids)) if exclude_query else set()
+    constant = None if include_constant else index.constant
+    hidden = int(constant.sum()) if constant is not None else 0
     s = get_searcher(index, searcher)
-    rows, scores = s.search(q, k + len(excluded))
+    rows, scores = s.search(q, k + len(excluded) + hidden)
+    keep = np.ones(len(rows), dtype=bool)
     if excluded:
-        keep = np.array([index.ids[r] not in excluded for r in rows], dtype=bool)
-        rows, scores = rows[keep], scores[keep]
-    rows, scores = rows[:k], scores[:k]
+        keep &= np.array([index.ids[r] not in excluded for r in rows], dtype=bool)
+    if hidden:
+        keep &= ~constant[rows]
+    rows, scores = rows[keep][:k], scores[keep][:k]
     return SearchResult(
         ids=[index.ids[r] for r in rows],
         rows=rows,
@@ -419,11 +426,18 @@ def search(
     )
 
 
-def score_all(index, positive_ids, negative_ids=(), negative_weight=1.0, extra_vectors=()):
-    """Cosine score of every tile against the query, in row order (for a heatmap)."""
+def score_all(
+    index, positive_ids, negative_ids=(), negative_weight=1.0, extra_vectors=(), include_constant=False
+):
+    """Cosine score of every tile against the query, in row order (for a heatmap); constant tiles
+    score NaN (no score: left out, as from :func:`search`) unless ``include_constant``."""
     q = query_vector(index, positive_ids, negative_ids, negative_weight, extra_vectors)
     searcher = get_searcher(index, "exact" if have_numba() else "numpy")
-    return searcher.scores(q)
+    scores = searcher.scores(q)
+    constant = None if include_constant else index.constant
+    if constant is not None and constant.any():
+        scores[constant] = np.nan
+    return scores
 
 
 def run_query(
@@ -438,6 +452,7 @@ def run_query(
     with_scores=False,
     device="auto",
     progress=None,
+    include_constant=False,
 ):
     """Everything ``similaritysearch`` does, QGIS-free: pick tiles, embed images, search, score.
 
@@ -470,8 +485,14 @@ def run_query(
         labels.append(label)
     progress.set(0.6)
     get_searcher(index, progress=progress.sub(0.6, 0.9))  # large indexes: search codes, built once
-    result = search(index, positives, negative_ids, k, negative_weight, exclude_query, vectors)
+    result = search(
+        index, positives, negative_ids, k, negative_weight, exclude_query, vectors, include_constant=include_constant
+    )
     result.description = describe_query(positives, negative_ids, labels)
-    scores = score_all(index, positives, negative_ids, negative_weight, vectors) if with_scores else None
+    scores = (
+        score_all(index, positives, negative_ids, negative_weight, vectors, include_constant)
+        if with_scores
+        else None
+    )
     progress.set(1.0)
     return index, result, scores

@@ -22,8 +22,9 @@ Stored in the index folder, next to the embeddings (``np.save`` / ``np.load``, n
     search_codes.npy    (n, components) int8, memory-mapped
     search_codes.npz    mean, basis, scales, and the fingerprint of the embeddings they encode
 
-They are derived data: built when an index is first searched above the exact-search threshold and
-saved (written under temporary names, renamed when complete); codes that are missing, truncated,
+They are derived data: built when an index above the exact-search threshold is written ('Embed
+tiles', append, remove: :func:`build_for_index`), or for an index written before that, when it is
+first searched, and saved (written under temporary names, renamed when complete); codes that are missing, truncated,
 unreadable, for other embeddings (an index appended to or rebuilt), or that fail a spot check
 against the embeddings are rebuilt. A read-only index folder gets codes held in memory.
 """
@@ -34,6 +35,7 @@ import os
 import numpy as np
 
 from . import search_kernels
+from .index import release_pages
 from .progress import ensure
 
 CODES = "search_codes.npy"
@@ -181,6 +183,12 @@ def build(embeddings, folder=None, progress=None, variance=VARIANCE, components=
         sub.start(max(1, -(-n // CHUNK)))
         for s in range(0, n, CHUNK):
             codes[s : s + CHUNK] = shell.encode(embeddings[s : s + CHUNK])
+            if tmp is not None and (s // CHUNK) % 8 == 7:
+                # pages read and written so far leave this process's resident set (5 GB of
+                # embeddings at 1M x 1280): memory stays flat while the codes are built
+                codes.flush()
+                release_pages(codes)
+                release_pages(embeddings)
             sub.step()
             sub.check()
         if tmp is not None:
@@ -257,6 +265,19 @@ def load(folder, embeddings, check=True):
         if len(rows) and np.abs(out.encode(embeddings[rows]).astype(np.int16) - codes[rows]).max() > 1:
             raise CodesError(f"{CODES} does not match the embeddings (corrupt)")
     return out
+
+
+def build_for_index(folder, embeddings, progress=None):
+    """Build the codes of a freshly written index when its searches will use them (more tiles than
+    the exact-search threshold, :func:`.search.choose_kind`), so that it opens ready to search.
+
+    Called by 'Embed tiles' and the index edits before the index is renamed into place. Returns
+    the codes, or None when the index is searched otherwise."""
+    from .search import choose_kind
+
+    if choose_kind(int(embeddings.shape[0])) != "codes":
+        return None
+    return build(embeddings, folder, progress)
 
 
 def open_or_build(folder, embeddings, progress=None):

@@ -4,7 +4,7 @@ import os
 
 from qgis.core import Qgis, QgsCoordinateTransform, QgsProject, QgsSettings
 from qgis.gui import QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QSize, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QSize, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QIcon, QPixmap
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -29,9 +29,15 @@ from .similarity_session import SimilaritySession
 
 SETTINGS = "tile_embeddings/dock/"
 ROLE_TILE = Qt.ItemDataRole.UserRole
-TITLE = "Similar Tiles"  # the dock's title is also its menu entry and its name under View > Panels
-HINT = "Click: query tile · Shift-click: add positive · Ctrl-click: add negative · double-click a row to zoom"
-FIND_ALL_HINT = "Find all is on: click a tile = yes · Ctrl-click = no · Y / N marks the proposed tile"
+# the dock's title is also its menu entry and its name under View > Panels
+TITLE = QT_TRANSLATE_NOOP("SimilarityDock", "Similar Tiles")
+HINT = QT_TRANSLATE_NOOP(
+    "SimilarityDock",
+    "Click: query tile · Shift-click: add positive · Ctrl-click: add negative · double-click a row to zoom",
+)
+FIND_ALL_HINT = QT_TRANSLATE_NOOP(
+    "SimilarityDock", "Find all is on: click a tile = yes · Ctrl-click = no · Y / N marks the proposed tile"
+)
 
 
 class ProposalList(QTreeWidget):
@@ -57,7 +63,7 @@ def index_folder_of(path):
 
 class SimilarityDock(QgsDockWidget):
     def __init__(self, iface, parent=None):
-        super().__init__(TITLE, parent)
+        super().__init__(QCoreApplication.translate("SimilarityDock", TITLE), parent)
         self.setObjectName("TileEmbeddingsSimilarityDock")
         self.iface = iface
         self.canvas = iface.mapCanvas()
@@ -76,29 +82,29 @@ class SimilarityDock(QgsDockWidget):
         form = QFormLayout()
         self.index_file = QgsFileWidget()
         self.index_file.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
-        self.index_file.setDialogTitle("Similarity index folder (the OUTPUT of Embed tiles)")
-        self.index_file.setToolTip("The folder that 'Embed tiles' wrote (it holds meta.json, ids.txt, "
-                                   "embeddings.npy and tiles.gpkg); any folder name works.")
-        form.addRow("Index folder", self.index_file)
+        self.index_file.setDialogTitle(self.tr("Similarity index folder (the OUTPUT of Embed tiles)"))
+        self.index_file.setToolTip(self.tr("The folder that 'Embed tiles' wrote (it holds meta.json, ids.txt, "
+                                           "embeddings.npy and tiles.gpkg); any folder name works."))
+        form.addRow(self.tr("Index folder"), self.index_file)
         self.index_layer = QgsMapLayerComboBox()
         self.index_layer.setFilters(Qgis.LayerFilter.VectorLayer)
         self.index_layer.setAllowEmptyLayer(True)
         self.index_layer.setLayer(None)
-        self.index_layer.setToolTip("Or pick a layer of the project that belongs to an index: the tile "
-                                    "layer that 'Embed tiles' adds to the project when it finishes.")
-        form.addRow("…or index layer", self.index_layer)
-        self.info = QLabel("No index open.")
+        self.index_layer.setToolTip(self.tr("Or pick a layer of the project that belongs to an index: the tile "
+                                            "layer that 'Embed tiles' adds to the project when it finishes."))
+        form.addRow(self.tr("…or index layer"), self.index_layer)
+        self.info = QLabel(self.tr("No index open."))
         self.info.setWordWrap(True)
         form.addRow(self.info)
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 1000)
         self.k_spin.setValue(10)
-        self.k_spin.setToolTip("How many look-alike tiles to show (the query tiles are not counted).")
-        form.addRow("Results (k)", self.k_spin)
+        self.k_spin.setToolTip(self.tr("How many look-alike tiles to show (the query tiles are not counted)."))
+        form.addRow(self.tr("Results (k)"), self.k_spin)
         score_row = QHBoxLayout()
-        self.min_score_on = QCheckBox("Minimum score")
-        self.min_score_on.setToolTip("Show only results at least this similar (cosine similarity: "
-                                     "1 = identical, 0 = unrelated).")
+        self.min_score_on = QCheckBox(self.tr("Minimum score"))
+        self.min_score_on.setToolTip(self.tr("Show only results at least this similar (cosine similarity: "
+                                             "1 = identical, 0 = unrelated)."))
         self.min_score = QDoubleSpinBox()
         self.min_score.setRange(-1.0, 1.0)
         self.min_score.setSingleStep(0.05)
@@ -112,28 +118,29 @@ class SimilarityDock(QgsDockWidget):
         layout.addLayout(form)
 
         buttons = QHBoxLayout()
-        self.pick = QPushButton("Pick tiles on map")
+        self.pick = QPushButton(self.tr("Pick tiles on map"))
         self.pick.setCheckable(True)
-        self.pick.setToolTip("Click: query tile · Shift-click: add a positive · Ctrl-click: add a negative")
-        self.heatmap = QPushButton("Heatmap")
+        self.pick.setToolTip(self.tr("Click: query tile · Shift-click: add a positive · Ctrl-click: add a negative"))
+        self.heatmap = QPushButton(self.tr("Heatmap"))
         self.heatmap.setCheckable(True)
-        self.heatmap.setToolTip("Colour every tile by its similarity to the query (red: more similar, "
-                                "blue: less similar), under the result outlines.")
-        self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Save the query tiles and the results (role, rank, score, tile id) "
-                                      "to a GeoPackage.")
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Forget the query tiles and results and remove their layers from the map.")
+        self.heatmap.setToolTip(self.tr("Colour every tile by its similarity to the query (red: more similar, "
+                                        "blue: less similar), under the result outlines."))
+        self.export_button = QPushButton(self.tr("Export…"))
+        self.export_button.setToolTip(self.tr("Save the query tiles and the results (role, rank, score, tile id) "
+                                              "to a GeoPackage."))
+        self.clear_button = QPushButton(self.tr("Clear"))
+        self.clear_button.setToolTip(self.tr("Forget the query tiles and results and remove their layers from "
+                                             "the map."))
         for b in (self.pick, self.heatmap, self.export_button, self.clear_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
-        self.hint = QLabel(HINT)
+        self.hint = QLabel(self.tr(HINT))
         self.hint.setWordWrap(True)
         layout.addWidget(self.hint)
 
         self.tree = QTreeWidget()
         self.tree.setColumnCount(3)
-        self.tree.setHeaderLabels(["Tile", "Rank / role", "Score"])
+        self.tree.setHeaderLabels([self.tr("Tile"), self.tr("Rank / role"), self.tr("Score")])
         self.tree.setIconSize(QSize(48, 48))
         self.tree.setRootIsDecorated(False)
         header = self.tree.header()
@@ -142,8 +149,8 @@ class SimilarityDock(QgsDockWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.tree, "Look-alikes")
-        self.tabs.addTab(self._build_find_all(), "Find all")
+        self.tabs.addTab(self.tree, self.tr("Look-alikes"))
+        self.tabs.addTab(self._build_find_all(), self.tr("Find all"))
         layout.addWidget(self.tabs, 1)
         self.status = QLabel("")
         self.status.setWordWrap(True)  # a long message must not widen the dock past the screen
@@ -154,37 +161,37 @@ class SimilarityDock(QgsDockWidget):
         page = QWidget()
         v = QVBoxLayout(page)
         row = QHBoxLayout()
-        self.find_all_button = QPushButton("Find all")
+        self.find_all_button = QPushButton(self.tr("Find all"))
         self.find_all_button.setCheckable(True)
         self.find_all_button.setToolTip(
-            "Train a classifier on the tiles you labelled (clicked: yes, Ctrl-clicked: no) and show every "
-            "tile's probability and the detections; it retrains after every label.")
+            self.tr("Train a classifier on the tiles you labelled (clicked: yes, Ctrl-clicked: no) and show every "
+                    "tile's probability and the detections; it retrains after every label."))
         row.addWidget(self.find_all_button)
-        row.addWidget(QLabel("Threshold"))
+        row.addWidget(QLabel(self.tr("Threshold")))
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.05, 0.95)
         self.threshold.setSingleStep(0.05)
         self.threshold.setDecimals(2)
         self.threshold.setValue(0.5)
-        self.threshold.setToolTip("Tiles with a probability at or above this are detections.")
+        self.threshold.setToolTip(self.tr("Tiles with a probability at or above this are detections."))
         row.addWidget(self.threshold)
         v.addLayout(row)
-        self.find_all_info = QLabel("Label a few tiles (click: yes, Ctrl-click: no), then press Find all.")
+        self.find_all_info = QLabel(self.tr("Label a few tiles (click: yes, Ctrl-click: no), then press Find all."))
         self.find_all_info.setWordWrap(True)
         v.addWidget(self.find_all_info)
-        v.addWidget(QLabel("Check these next (the tiles whose label would help most):"))
+        v.addWidget(QLabel(self.tr("Check these next (the tiles whose label would help most):")))
         self.proposals = ProposalList()
         self.proposals.setColumnCount(2)
-        self.proposals.setHeaderLabels(["Tile", "Probability"])
+        self.proposals.setHeaderLabels([self.tr("Tile"), self.tr("Probability")])
         self.proposals.setIconSize(QSize(48, 48))
         self.proposals.setRootIsDecorated(False)
-        self.proposals.setToolTip("Select a tile and press Y (yes) or N (no); double-click to zoom to it.")
+        self.proposals.setToolTip(self.tr("Select a tile and press Y (yes) or N (no); double-click to zoom to it."))
         v.addWidget(self.proposals, 1)
         marks = QHBoxLayout()
-        self.yes_button = QPushButton("Yes (Y)")
-        self.yes_button.setToolTip("The selected tile is of the kind you are looking for.")
-        self.no_button = QPushButton("No (N)")
-        self.no_button.setToolTip("The selected tile is not of the kind you are looking for.")
+        self.yes_button = QPushButton(self.tr("Yes (Y)"))
+        self.yes_button.setToolTip(self.tr("The selected tile is of the kind you are looking for."))
+        self.no_button = QPushButton(self.tr("No (N)"))
+        self.no_button.setToolTip(self.tr("The selected tile is not of the kind you are looking for."))
         marks.addWidget(self.yes_button)
         marks.addWidget(self.no_button)
         v.addLayout(marks)
@@ -192,13 +199,14 @@ class SimilarityDock(QgsDockWidget):
         self.labels_file = QgsFileWidget()
         self.labels_file.setStorageMode(QgsFileWidget.StorageMode.SaveFile)
         self.labels_file.setFilter("GeoPackage (*.gpkg)")
-        self.labels_file.setToolTip("A GeoPackage for the labels (tile id, label 1/0, time, tile polygon): "
-                                    "continue another day, or feed it to 'Classify tiles'.")
+        self.labels_file.setToolTip(self.tr("A GeoPackage for the labels (tile id, label 1/0, time, tile polygon): "
+                                            "continue another day, or feed it to 'Classify tiles'."))
         files.addWidget(self.labels_file, 1)
-        self.save_labels_button = QPushButton("Save labels")
-        self.save_labels_button.setToolTip("Write the labels to the GeoPackage on the left.")
-        self.load_labels_button = QPushButton("Load labels")
-        self.load_labels_button.setToolTip("Read labels from the GeoPackage on the left (replaces the current ones).")
+        self.save_labels_button = QPushButton(self.tr("Save labels"))
+        self.save_labels_button.setToolTip(self.tr("Write the labels to the GeoPackage on the left."))
+        self.load_labels_button = QPushButton(self.tr("Load labels"))
+        self.load_labels_button.setToolTip(self.tr("Read labels from the GeoPackage on the left (replaces the "
+                                                   "current ones)."))
         files.addWidget(self.save_labels_button)
         files.addWidget(self.load_labels_button)
         v.addLayout(files)
@@ -255,14 +263,14 @@ class SimilarityDock(QgsDockWidget):
         """Called for every change of the path (typing one included): only an index folder opens;
         anything else says so in the info line, without a message per keystroke."""
         if not path:
-            self.info.setText("No index open.")
+            self.info.setText(self.tr("No index open."))
             return
         folder = index_folder_of(path)
         if folder is None:
-            self.info.setText(f"Not a similarity index: {path}<br>Choose the folder that 'Embed tiles' wrote "
-                              "(it holds meta.json, ids.txt, embeddings.npy and tiles.gpkg).")
+            self.info.setText(self.tr("Not a similarity index: {}<br>Choose the folder that 'Embed tiles' wrote "
+                                      "(it holds meta.json, ids.txt, embeddings.npy and tiles.gpkg).").format(path))
             return
-        self.info.setText("Opening index…")
+        self.info.setText(self.tr("Opening index…"))
         self.session.open_index(folder)
 
     def _index_from_layer(self, layer):
@@ -270,13 +278,14 @@ class SimilarityDock(QgsDockWidget):
             return
         folder = index_folder_of(layer.source())
         if folder is None:
-            self._message(f"Layer '{layer.name()}' is not part of a similarity index: pick the tile layer "
-                          "that 'Embed tiles' added, or choose the index folder.", Qgis.MessageLevel.Warning)
+            self._message(self.tr("Layer '{}' is not part of a similarity index: pick the tile layer "
+                                  "that 'Embed tiles' added, or choose the index folder.").format(layer.name()),
+                          Qgis.MessageLevel.Warning)
             return
         self.index_file.setFilePath(folder)
 
     def _index_failed(self, path, reason):
-        self.info.setText(f"<b>Cannot open</b> {path}: {reason}")
+        self.info.setText(self.tr("<b>Cannot open</b> {path}: {reason}").format(path=path, reason=reason))
 
     def _cleared(self):
         if self.heatmap.isChecked():
@@ -292,7 +301,7 @@ class SimilarityDock(QgsDockWidget):
         self.session.handle_click(point, crs, mode)
 
     def _find_all_toggled(self, on):
-        self.hint.setText(FIND_ALL_HINT if on else HINT)
+        self.hint.setText(self.tr(FIND_ALL_HINT if on else HINT))
         if on:
             self.tabs.setCurrentIndex(1)
         self.find_all.set_active(on)
@@ -307,7 +316,7 @@ class SimilarityDock(QgsDockWidget):
     def _trained(self, info):
         self.proposals.clear()
         if not info.get("quality") and not info.get("proposals"):
-            self.find_all_info.setText("Label a few tiles (click: yes, Ctrl-click: no), then press Find all.")
+            self.find_all_info.setText(self.tr("Label a few tiles (click: yes, Ctrl-click: no), then press Find all."))
             return
         s = self.session
         self.find_all_info.setText(self._find_all_text(info))
@@ -326,49 +335,51 @@ class SimilarityDock(QgsDockWidget):
 
     def _find_all_text(self, info):
         s = self.session
-        lines = [f"<b>{info['detections']:,} tiles</b> at p ≥ {self.find_all.threshold:.2f} · "
-                 f"{len(s.positives)} yes, {len(s.negatives)} no · {info['quality']}"]
+        lines = [self.tr("<b>{detections:,} tiles</b> at p ≥ {threshold:.2f} · {yes} yes, {no} no · {quality}").format(
+            detections=info["detections"], threshold=self.find_all.threshold, yes=len(s.positives),
+            no=len(s.negatives), quality=info["quality"])]
         lines += [line for line in info["log"] if line.startswith("no negatives")]
         return "<br>".join(lines)
 
     def _mark_selected(self, yes):
         item = self.proposals.currentItem()
         if item is None:
-            self._message("Select a tile in the list first.", Qgis.MessageLevel.Info)
+            self._message(self.tr("Select a tile in the list first."), Qgis.MessageLevel.Info)
             return
         self.find_all.label(item.data(0, ROLE_TILE), yes)
 
     def _save_labels(self):
         path = self.labels_file.filePath()
         if not path:
-            self._message("Choose a GeoPackage for the labels first.", Qgis.MessageLevel.Warning)
+            self._message(self.tr("Choose a GeoPackage for the labels first."), Qgis.MessageLevel.Warning)
             return
         if not path.lower().endswith(".gpkg"):
             path += ".gpkg"
         try:
             n = self.find_all.save_labels(path)
         except Exception as e:
-            self._message(f"Saving labels failed: {e}", Qgis.MessageLevel.Critical)
+            self._message(self.tr("Saving labels failed: {}").format(e), Qgis.MessageLevel.Critical)
             return
-        self._message(f"{n} labels saved to {path}", Qgis.MessageLevel.Success)
+        self._message(self.tr("{n} labels saved to {path}").format(n=n, path=path), Qgis.MessageLevel.Success)
 
     def _load_labels(self):
         path = self.labels_file.filePath()
         if not path or not os.path.exists(path):
-            self._message("Choose an existing GeoPackage of labels first.", Qgis.MessageLevel.Warning)
+            self._message(self.tr("Choose an existing GeoPackage of labels first."), Qgis.MessageLevel.Warning)
             return
         try:
             positives, negatives, ignored = self.find_all.load_labels(path)
         except Exception as e:
-            self._message(f"Loading labels failed: {e}", Qgis.MessageLevel.Critical)
+            self._message(self.tr("Loading labels failed: {}").format(e), Qgis.MessageLevel.Critical)
             return
-        extra = f"; {ignored} features outside the index ignored" if ignored else ""
-        self._message(f"{len(positives)} yes and {len(negatives)} no labels loaded{extra}", Qgis.MessageLevel.Info)
+        extra = self.tr("; {} features outside the index ignored").format(ignored) if ignored else ""
+        self._message(self.tr("{yes} yes and {no} no labels loaded{extra}").format(
+            yes=len(positives), no=len(negatives), extra=extra), Qgis.MessageLevel.Info)
 
     def _index_opened(self, info):
         self._save("last_index", info["path"])
-        self.info.setText(f"<b>{os.path.basename(info['path'])}</b><br>model: {info['model']} · "
-                          f"{info['tiles']:,} tiles · CRS: {info['crs']}")
+        self.info.setText(self.tr("<b>{name}</b><br>model: {model} · {tiles:,} tiles · CRS: {crs}").format(
+            name=os.path.basename(info["path"]), model=info["model"], tiles=info["tiles"], crs=info["crs"]))
         from .thumbnails import ThumbnailRenderer
 
         if self.thumbnails is not None:
@@ -402,13 +413,14 @@ class SimilarityDock(QgsDockWidget):
 
     def _timed(self, ms):
         search_ms = self.session.last_search_ms or 0.0
-        self.status.setText(f"{len(self.session.result_ids)} results · search {search_ms:.0f} ms · "
-                            f"click → drawn {ms:.0f} ms")
+        self.status.setText(self.tr("{results} results · search {search:.0f} ms · click → drawn {drawn:.0f} ms").format(
+            results=len(self.session.result_ids), search=search_ms, drawn=ms))
 
     def _refresh_list(self):
         self.tree.clear()
         s = self.session
-        rows = [(t, "query +", None) for t in s.positives] + [(t, "query −", None) for t in s.negatives]
+        rows = [(t, self.tr("query +"), None) for t in s.positives]
+        rows += [(t, self.tr("query −"), None) for t in s.negatives]
         ranked = enumerate(zip(s.result_ids, s.result_scores), 1)
         rows += [(t, str(rank), score) for rank, (t, score) in ranked]
         for tile_id, role, score in rows:
@@ -440,7 +452,7 @@ class SimilarityDock(QgsDockWidget):
         self.canvas.refresh()
 
     def _export(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Export similarity results", "", "GeoPackage (*.gpkg)")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export similarity results"), "", "GeoPackage (*.gpkg)")
         if not path:
             return
         if not path.lower().endswith(".gpkg"):
@@ -448,9 +460,9 @@ class SimilarityDock(QgsDockWidget):
         try:
             self.session.export(path)
         except Exception as e:
-            self._message(f"Export failed: {e}", Qgis.MessageLevel.Critical)
+            self._message(self.tr("Export failed: {}").format(e), Qgis.MessageLevel.Critical)
             return
-        self._message(f"Exported to {path}", Qgis.MessageLevel.Success)
+        self._message(self.tr("Exported to {}").format(path), Qgis.MessageLevel.Success)
 
     # -- teardown ---------------------------------------------------------------------------------
     def shutdown(self):

@@ -17,7 +17,7 @@ from qgis.core import (
     QgsTask,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QMetaType, QObject, pyqtSignal
+from qgis.PyQt.QtCore import QCoreApplication, QMetaType, QObject, pyqtSignal
 
 from .result_layers import memory_layer, write_gpkg
 from .search_task import call_back
@@ -32,7 +32,7 @@ class FindAllTask(QgsTask):
 
     def __init__(self, index, positives, negatives, centers, generation, on_done, threshold=0.5,
                  proposals=PROPOSALS, grid=None, previous=None, quality_only=False):
-        super().__init__("Tile Embeddings: find all", QgsTask.Flag.CanCancel)
+        super().__init__(QCoreApplication.translate("FindAllTask", "Tile Embeddings: find all"), QgsTask.Flag.CanCancel)
         self.index = index
         self.positives = list(positives)
         self.negatives = list(negatives)
@@ -186,8 +186,8 @@ class FindAll(QObject):
             self._cancel()
             s.layers.hide_find_all()
             if explicit:
-                self.message.emit("Choose a similarity index first." if s.index is None else
-                                  "Find all: label at least one tile yes (click it) to train.",
+                self.message.emit(self.tr("Choose a similarity index first.") if s.index is None else
+                                  self.tr("Find all: label at least one tile yes (click it) to train."),
                                   Qgis.MessageLevel.Info)
             return False
         self._cancel()
@@ -215,7 +215,7 @@ class FindAll(QObject):
         self.task = None
         if not ok:
             if task.error is not None:
-                self.message.emit(f"Find all failed: {task.error}", Qgis.MessageLevel.Critical)
+                self.message.emit(self.tr("Find all failed: {}").format(task.error), Qgis.MessageLevel.Critical)
             self._t0 = None
             return
         self.classifier, self.probabilities, self.proposals = task.classifier, task.probabilities, task.proposals
@@ -230,7 +230,7 @@ class FindAll(QObject):
         if self.active:
             s.layers.show_find_all(s.index.crs_wkt, s.lookup.geometries, s.index.ids, self.probabilities,
                                    detected, task.grid, self.threshold)
-        info = {"quality": "estimating quality…", "log": list(self.classifier.log),
+        info = {"quality": self.tr("estimating quality…"), "log": list(self.classifier.log),
                 "detections": task.detected, "regions": len(detected) if detected is not None else None,
                 "proposals": list(self.proposals),
                 "ms": task.seconds * 1000.0}
@@ -282,7 +282,7 @@ class FindAll(QObject):
         """Write the labels (tile_id, label 1/0, time, tile polygon) to a GeoPackage, atomically."""
         s = self.session
         if s.index is None or not (s.positives or s.negatives):
-            raise ValueError("no labels to save: click tiles first")
+            raise ValueError(self.tr("no labels to save: click tiles first"))
         layer = memory_layer(LABELS_LAYER, s.index.crs_wkt,
                              [("tile_id", QMetaType.Type.QString), ("label", QMetaType.Type.Int),
                               ("time", QMetaType.Type.QString)])
@@ -306,12 +306,12 @@ class FindAll(QObject):
 
         s = self.session
         if s.index is None:
-            raise ValueError("choose a similarity index first")
+            raise ValueError(self.tr("choose a similarity index first"))
         layer = QgsVectorLayer(f"{path}|layername={LABELS_LAYER}", "labels", "ogr")
         if not layer.isValid():
             layer = QgsVectorLayer(path, "labels", "ogr")
         if not layer.isValid() or layer.fields().indexOf("label") < 0:
-            raise ValueError(f"{path} has no layer with a 'label' field")
+            raise ValueError(self.tr("{} has no layer with a 'label' field").format(path))
         has_id = layer.fields().indexOf("tile_id") >= 0
         has_time = layer.fields().indexOf("time") >= 0
         transform = QgsCoordinateTransform(layer.crs(), s.crs, s.project)

@@ -4,14 +4,15 @@ import os
 
 from qgis.core import QgsApplication
 from qgis.PyQt import sip
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
+from ..processing_provider.i18n import install_translator, remove_translator
 from ..processing_provider.provider import TileEmbeddingsProvider
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MENU = "&Tile Embeddings"
+MENU = "&Tile Embeddings"  # the plugin's name, as QGIS lists it: not translated
 
 
 def read_metadata(key):
@@ -25,11 +26,18 @@ def read_metadata(key):
 class TileEmbeddingsPlugin:
     def __init__(self, iface):
         self.iface = iface
+        # QGIS's interface language, before any text is made; qgis_process also runs this (it calls
+        # classFactory and initProcessing, never initGui)
+        self.translator = install_translator()
         self.provider = None
         self.actions = []
         self.toolbar = None
         self.dock = None
         self.dock_action = None
+
+    @staticmethod
+    def tr(text):
+        return QCoreApplication.translate("TileEmbeddingsPlugin", text)
 
     # -- Processing (also called by qgis_process, which never calls initGui) ---------------------
     def initProcessing(self):  # noqa: N802
@@ -44,15 +52,15 @@ class TileEmbeddingsPlugin:
         self.toolbar.setObjectName("TileEmbeddingsToolbar")
         icon = QIcon(os.path.join(PLUGIN_DIR, "resources", "icons", "tile_embeddings.svg"))
         dock_icon = QIcon(os.path.join(PLUGIN_DIR, "resources", "icons", "similarity_dock.svg"))
-        self.dock_action = QAction(dock_icon, "Similar Tiles", self.iface.mainWindow())
+        self.dock_action = QAction(dock_icon, self.tr("Similar Tiles"), self.iface.mainWindow())
         self.dock_action.setObjectName("TileEmbeddingsDockAction")
         self.dock_action.setCheckable(True)
-        self.dock_action.setToolTip("Click a tile on the map and see the tiles that look like it")
+        self.dock_action.setToolTip(self.tr("Click a tile on the map and see the tiles that look like it"))
         self.dock_action.toggled.connect(self.toggle_dock)
         self.toolbar.addAction(self.dock_action)
         self.iface.addPluginToMenu(MENU, self.dock_action)
         self.actions.append(self.dock_action)
-        about = QAction(icon, "About Tile Embeddings…", self.iface.mainWindow())
+        about = QAction(icon, self.tr("About Tile Embeddings…"), self.iface.mainWindow())
         about.setObjectName("TileEmbeddingsAbout")
         about.triggered.connect(self.show_about)
         self.iface.addPluginToMenu(MENU, about)
@@ -86,8 +94,10 @@ class TileEmbeddingsPlugin:
         QMessageBox.information(
             self.iface.mainWindow(),
             "Tile Embeddings",
-            f"Tile Embeddings {read_metadata('version')}\n\n{read_metadata('description')}\n\n"
-            "The algorithms are in the Processing Toolbox under 'Tile Embeddings'.",
+            self.tr("Tile Embeddings {version}\n\n{description}\n\n"
+                    "The algorithms are in the Processing Toolbox under 'Tile Embeddings'.").format(
+                version=read_metadata("version"), description=read_metadata("description")
+            ),
         )
 
     def unload(self):
@@ -109,3 +119,5 @@ class TileEmbeddingsPlugin:
             if not sip.isdeleted(self.provider):
                 QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        remove_translator(self.translator)
+        self.translator = None

@@ -28,18 +28,21 @@ from qgis.core import (
     QgsVectorLayer,
     QgsVectorLayerSimpleLabeling,
 )
-from qgis.PyQt.QtCore import QMetaType
+from qgis.PyQt.QtCore import QCoreApplication, QMetaType
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import QApplication
 
 from ..core.tile_grid import NODATA
 
-GROUP_NAME = "Tile Embeddings"
-RESULTS_NAME = "Similar tiles"
-QUERY_NAME = "Query tiles"
-HEATMAP_NAME = "Similarity heatmap"
-PROBABILITY_NAME = "Find all: probability"
-DETECTIONS_NAME = "Find all: detections"
+# layer and legend names, in QGIS's interface language (this module is imported after the plugin
+# has installed its translator)
+translate = QCoreApplication.translate
+GROUP_NAME = "Tile Embeddings"  # the plugin's name, as in the Plugins menu
+RESULTS_NAME = translate("ResultLayers", "Similar tiles")
+QUERY_NAME = translate("ResultLayers", "Query tiles")
+HEATMAP_NAME = translate("ResultLayers", "Similarity heatmap")
+PROBABILITY_NAME = translate("ResultLayers", "Find all: probability")
+DETECTIONS_NAME = translate("ResultLayers", "Find all: detections")
 
 
 def memory_layer(name, crs_wkt, fields):
@@ -88,14 +91,14 @@ def _outline(color, width, fill_alpha=0):
 def style_query(layer):
     """Query tiles: cyan outline for positives, red for negatives (field ``role``)."""
     categories = [
-        QgsRendererCategory("positive", _outline("#00e5ff", 1.2, 40), "Query (positive)"),
-        QgsRendererCategory("negative", _outline("#ff1744", 1.2, 40), "Negative example"),
+        QgsRendererCategory("positive", _outline("#00e5ff", 1.2, 40), translate("ResultLayers", "Query (positive)")),
+        QgsRendererCategory("negative", _outline("#ff1744", 1.2, 40), translate("ResultLayers", "Negative example")),
     ]
     layer.setRenderer(QgsCategorizedSymbolRenderer("role", categories))
 
 
 RANK_BOUNDS = [(1, 1), (2, 3), (4, 5), (6, 10), (11, 20), (21, 50), (51, 100), (101, 1000)]
-MORE_SIMILAR, LESS_SIMILAR = "more similar", "less similar"
+MORE_SIMILAR, LESS_SIMILAR = translate("ResultLayers", "more similar"), translate("ResultLayers", "less similar")
 
 
 def rank_classes(k):
@@ -116,7 +119,10 @@ def style_results(layer, ramp_name="Viridis", k=10):
     ranges = []
     for i, (lo, hi) in enumerate(classes):
         color = ramp.color(i / max(1, len(classes) - 1))
-        label = f"rank {lo}" if lo == hi else f"rank {lo}-{hi}"
+        if lo == hi:
+            label = translate("ResultLayers", "rank {}").format(lo)
+        else:
+            label = translate("ResultLayers", "rank {}-{}").format(lo, hi)
         ranges.append(QgsRendererRange(lo - 0.5, hi + 0.5, _outline(color.name(), 0.9, 70), label))
     layer.setRenderer(QgsGraduatedSymbolRenderer("rank", ranges))
     settings = QgsPalLayerSettings()
@@ -195,8 +201,8 @@ def style_probability_raster(layer, threshold=0.5):
     function.setSourceColorRamp(QgsGradientColorRamp(stops[0][1], stops[-1][1]))
     legend = QgsColorRampLegendNodeSettings()
     legend.setUseContinuousLegend(True)
-    legend.setMinimumLabel("unlikely (0)")
-    legend.setMaximumLabel("likely (1)")
+    legend.setMinimumLabel(translate("ResultLayers", "unlikely (0)"))
+    legend.setMaximumLabel(translate("ResultLayers", "likely (1)"))
     legend.setDirection(QgsColorRampLegendNodeSettings.Direction.MaximumToMinimum)
     function.setLegendSettings(legend)
     shader = QgsRasterShader(0.0, 1.0)
@@ -209,9 +215,10 @@ def style_probability_raster(layer, threshold=0.5):
 
 def style_probability_polygons(layer, threshold=0.5):
     ranges = []
-    bounds = [(0.0, max(0.01, threshold - 0.2), QColor(255, 255, 178, 0), "unlikely"),
-              (max(0.01, threshold - 0.2), threshold, QColor(254, 204, 92, 110), "uncertain"),
-              (threshold, 1.0, QColor(189, 0, 38, 200), "likely")]
+    low = max(0.01, threshold - 0.2)
+    bounds = [(0.0, low, QColor(255, 255, 178, 0), translate("ResultLayers", "unlikely")),
+              (low, threshold, QColor(254, 204, 92, 110), translate("ResultLayers", "uncertain")),
+              (threshold, 1.0, QColor(189, 0, 38, 200), translate("ResultLayers", "likely"))]
     for lo, hi, color, label in bounds:
         symbol = QgsFillSymbol.createSimple({"color": color.name(QColor.NameFormat.HexArgb), "outline_style": "no"})
         ranges.append(QgsRendererRange(lo, hi, symbol, f"{label} ({lo:.2f}-{hi:.2f})"))
@@ -228,7 +235,7 @@ def style_detection_cells(layer, threshold=0.5):
     """Detected cells filled orange: many scattered detections, drawn at raster speed."""
     function = QgsColorRampShader(0.0, 1.0, None, Qgis.ShaderInterpolationMethod.Discrete)
     color = QColor(255, 109, 0, 200)
-    label = f"detected (p ≥ {threshold:.2f})"
+    label = translate("ResultLayers", "detected (p ≥ {:.2f})").format(threshold)
     function.setColorRampItemList([QgsColorRampShader.ColorRampItem(1.0, color, label)])
     shader = QgsRasterShader(0.0, 1.0)
     shader.setRasterShaderFunction(function)

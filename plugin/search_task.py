@@ -3,6 +3,7 @@
 import time
 
 from qgis.core import Qgis, QgsMessageLog, QgsTask
+from qgis.PyQt.QtCore import QCoreApplication
 
 
 def call_back(on_done, task, ok):
@@ -21,7 +22,8 @@ class SearchTask(QgsTask):
     """
 
     def __init__(self, index, positives, negatives, k, heatmap, generation, on_done):
-        super().__init__("Tile Embeddings: similarity search", QgsTask.Flag.CanCancel)
+        super().__init__(QCoreApplication.translate("SearchTask", "Tile Embeddings: similarity search"),
+                         QgsTask.Flag.CanCancel)
         self.index = index
         self.positives = list(positives)
         self.negatives = list(negatives)

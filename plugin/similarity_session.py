@@ -29,7 +29,8 @@ class OpenIndexTask(QgsTask):
     """Opens an index and builds its tile lookup off the UI thread (1M tiles take seconds)."""
 
     def __init__(self, path, on_done):
-        super().__init__("Tile Embeddings: open index", QgsTask.Flag.CanCancel)
+        super().__init__(QCoreApplication.translate("OpenIndexTask", "Tile Embeddings: open index"),
+                         QgsTask.Flag.CanCancel)
         self.path = path
         self.on_done = on_done
         self.index = None
@@ -38,26 +39,44 @@ class OpenIndexTask(QgsTask):
 
     def run(self):
         try:
-            self.index, self.lookup = load_index(self.path, self.isCanceled)
+            self.index, self.lookup = load_index(self.path, self.isCanceled, self._progress)
         except Exception as e:
             self.error = e
             return False
         return True
 
+    def _progress(self, fraction, text=None):
+        # shown in QGIS's task bar: building the search codes of an older 1M-tile index takes a minute
+        self.setProgress(100.0 * fraction)
+
     def finished(self, ok):
         call_back(self.on_done, self, ok)
 
 
-def load_index(path, is_canceled=None):
+def load_index(path, is_canceled=None, report=None):
+    """Open the index, its tile lookup and its searcher. ``report(fraction, text)``: progress, for
+    an index whose search codes must first be built (large indexes written by older versions)."""
     from ..core.index import open_index
-    from ..core.search import search
+    from ..core.progress import Progress
+    from ..core.search import get_searcher, search
     from .tile_lookup import TileLookup
 
     index = open_index(path)
     lookup = TileLookup(index.tiles_path, is_canceled=is_canceled, index=index)
     lookup.grid = lookup.tile_grid(index.ids)  # the heatmap's raster, one cell per tile (None: polygons)
     if len(index):  # build (and compile) the searcher off the UI thread: the first click is as fast as the next
+        text = [None]
+
+        def on_text(t):
+            text[0] = t
+            if report is not None:
+                report(0.0, t)
+
+        progress = Progress(on_progress=(lambda f: report(f, text[0])) if report is not None else None,
+                            on_text=on_text, is_canceled=is_canceled)
+        get_searcher(index, progress=progress)  # builds missing search codes once, with progress
         search(index, [index.ids[0]], k=1)
+    index.rows.start()  # the full id -> row dict, in the background: no click waits for it
     return index, lookup
 
 
@@ -121,7 +140,12 @@ class SimilaritySession(QObject):
                     pass
         self.clear()
         self.layers.shutdown()
+        self._close_lookup()
         self._alive = False
+
+    def _close_lookup(self):
+        if self.lookup is not None:
+            self.lookup.close()
 
     # -- index ----------------------------------------------------------------------------------
     def open_index(self, path, wait=False):
@@ -149,10 +173,12 @@ class SimilaritySession(QObject):
 
     def _fail_open(self, path, error):
         self.indexFailed.emit(path, str(error))
-        self.message.emit(f"Cannot open similarity index {path}: {error}", Qgis.MessageLevel.Critical)
+        self.message.emit(self.tr("Cannot open similarity index {}: {}").format(path, error),
+                          Qgis.MessageLevel.Critical)
 
     def _set_index(self, index, lookup):
         self.clear()
+        self._close_lookup()  # the previous index's tile layer
         self.index = index
         self.lookup = lookup
         self.crs = QgsCoordinateReferenceSystem.fromWkt(index.crs_wkt)
@@ -187,11 +213,11 @@ class SimilaritySession(QObject):
         """A map click: pick the tile, update the query set, search. Returns the tile id or None."""
         self._t_click = time.perf_counter()
         if self.index is None:
-            self.message.emit("Choose a similarity index first.", Qgis.MessageLevel.Warning)
+            self.message.emit(self.tr("Choose a similarity index first."), Qgis.MessageLevel.Warning)
             return None
         tile_id = self.tile_at(point, crs)
         if tile_id is None:
-            self.message.emit("No tile of the index here: click inside a tile.", Qgis.MessageLevel.Info)
+            self.message.emit(self.tr("No tile of the index here: click inside a tile."), Qgis.MessageLevel.Info)
             return None
         if mode == REPLACE:
             self.positives, self.negatives = [tile_id], []
@@ -220,7 +246,8 @@ class SimilaritySession(QObject):
             self.search()
             return
         # no positive left (e.g. the only one Ctrl-clicked into a negative): nothing is current
-        self.message.emit("Add at least one positive tile (plain click or Shift-click).", Qgis.MessageLevel.Info)
+        self.message.emit(self.tr("Add at least one positive tile (plain click or Shift-click)."),
+                          Qgis.MessageLevel.Info)
         self._drop_results()
         self.resultsChanged.emit()
         self.refresh_canvas()
@@ -276,7 +303,8 @@ class SimilaritySession(QObject):
         self.task = None
         if not ok:
             if task.error is not None:
-                self.message.emit(f"Similarity search failed: {task.error}", Qgis.MessageLevel.Critical)
+                self.message.emit(self.tr("Similarity search failed: {}").format(task.error),
+                                  Qgis.MessageLevel.Critical)
             return
         self.last_search_ms = task.seconds * 1000.0
         result = task.result
@@ -290,6 +318,7 @@ class SimilaritySession(QObject):
             ids.append(tile_id)
             scores.append(float(score))
         self.result_ids, self.result_scores = ids[: self.k], scores[: self.k]
+        self.index.rows.note(result.ids, result.rows)  # the layers find their footprints without a scan
         crs_wkt, geometries = self.index.crs_wkt, self.lookup.geometries
         self.layers.show_results(crs_wkt, geometries, self.result_ids, self.result_scores, self.k)
         if self.heatmap and task.scores is not None:
@@ -330,14 +359,15 @@ class SimilaritySession(QObject):
             self._t_click = time.perf_counter()  # timed from the button press to the heatmap drawn
             self.search()
         elif self.index is not None:
-            self.message.emit("Heatmap: click a tile first; every tile is then coloured by its similarity to it.",
+            self.message.emit(self.tr("Heatmap: click a tile first; every tile is then coloured by its "
+                                      "similarity to it."),
                               Qgis.MessageLevel.Info)
 
     # -- export / clear ---------------------------------------------------------------------------
     def export(self, path):
         """Write query set and results (role, rank, score, tile_id) to a GeoPackage, atomically."""
         if self.index is None or not (self.positives or self.result_ids):
-            raise ValueError("nothing to export: click a tile first")
+            raise ValueError(self.tr("nothing to export: click a tile first"))
         layer = memory_layer("similarity_results", self.index.crs_wkt,
                              [("role", QMetaType.Type.QString), ("rank", QMetaType.Type.Int),
                               ("score", QMetaType.Type.Double), ("tile_id", QMetaType.Type.QString)])

@@ -13,6 +13,8 @@ ALGORITHMS = [
     ("centroid_layer", "CentroidLayerAlgorithm"),
     ("rgb_stretch", "RgbStretchAlgorithm"),
     ("embed_tiles", "EmbedTilesAlgorithm"),
+    ("append_to_index", "AppendToIndexAlgorithm"),
+    ("remove_from_index", "RemoveFromIndexAlgorithm"),
     ("export_onnx", "ExportOnnxAlgorithm"),
     ("similarity_search", "SimilaritySearchAlgorithm"),
     ("classify_tiles", "ClassifyTilesAlgorithm"),

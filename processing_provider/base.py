@@ -18,10 +18,13 @@ from qgis.PyQt.QtGui import QIcon
 from ..core.errors import Canceled, InputError
 from ..core.progress import Progress
 from .help_texts import PARAMETER_HELP, SHORT_DESCRIPTIONS
+from .i18n import localized_file
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ICONS_DIR = os.path.join(PLUGIN_DIR, "resources", "icons")
 HELP_DIR = os.path.join(PLUGIN_DIR, "resources", "help")
+# the translation context of help_texts.py (scripts/update_translations.py files its strings there)
+HELP_CONTEXT = "Help"
 
 
 def icon_path(name):
@@ -29,8 +32,9 @@ def icon_path(name):
 
 
 def help_path(name):
-    """The stand-alone help page of an algorithm (the dialog's Help button opens it)."""
-    return os.path.join(HELP_DIR, f"{name}.html")
+    """The stand-alone help page of an algorithm (the dialog's Help button opens it), in QGIS's
+    interface language when resources/help/<locale>/ has it."""
+    return localized_file(HELP_DIR, f"{name}.html")
 
 
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
@@ -72,7 +76,19 @@ class TileEmbeddingsAlgorithm(QgsProcessingAlgorithm):
         return self.GROUP_ID
 
     def tr(self, text):
-        return QCoreApplication.translate("TileEmbeddings", text)
+        """Translate ``text`` in the context of the class that says it.
+
+        pylupdate6 files ``self.tr("...")`` under the name of the class whose body holds the call
+        (``EmbedTilesAlgorithm``), and DISPLAY_NAME / GROUP under ``TileEmbeddingsAlgorithm``
+        (QT_TRANSLATE_NOOP): the classes of this algorithm are tried from the most derived up.
+        """
+        for cls in type(self).__mro__:
+            if cls is TileEmbeddingsAlgorithm.__base__:
+                break
+            translated = QCoreApplication.translate(cls.__name__, text)
+            if translated != text:
+                return translated
+        return text
 
     def createInstance(self):  # noqa: N802
         return type(self)()
@@ -87,7 +103,7 @@ class TileEmbeddingsAlgorithm(QgsProcessingAlgorithm):
     def shortDescription(self):  # noqa: N802
         """The toolbox tooltip: one sentence from help_texts.SHORT_DESCRIPTIONS."""
         text = SHORT_DESCRIPTIONS.get(self.NAME, "")
-        return self.tr(text) if text else ""
+        return QCoreApplication.translate(HELP_CONTEXT, text) if text else ""
 
     def shortHelpString(self):  # noqa: N802
         """Help text lives in resources/help/<name>.html so writers need not touch code."""
@@ -103,7 +119,7 @@ class TileEmbeddingsAlgorithm(QgsProcessingAlgorithm):
         if not definition.help():
             text = PARAMETER_HELP.get(self.NAME, {}).get(definition.name())
             if text:
-                definition.setHelp(self.tr(text))
+                definition.setHelp(QCoreApplication.translate(HELP_CONTEXT, text))
         return super().addParameter(definition, createOutput)
 
     # -- running --------------------------------------------------------------------------
@@ -130,7 +146,11 @@ class TileEmbeddingsAlgorithm(QgsProcessingAlgorithm):
             return fn(*args, **kwargs)
         except InputError as e:
             if e.parameter:
-                raise QgsProcessingException(f"{self.describe_parameter(e.parameter)}: {e.message}") from e
+                raise QgsProcessingException(
+                    self.tr("{parameter}: {message}").format(
+                        parameter=self.describe_parameter(e.parameter), message=e.message
+                    )
+                ) from e
             raise QgsProcessingException(e.message) from e
         except Canceled as e:
             raise QgsProcessingException(self.tr("Canceled: no output was written.")) from e

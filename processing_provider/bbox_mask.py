@@ -10,6 +10,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsRectangle,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ..core.bbox import bbox_mask
 from .base import TileEmbeddingsAlgorithm
@@ -18,7 +19,7 @@ from .tile_sets import GROUP, GROUP_ID, crs_wkt, raster_path
 
 class BboxMaskAlgorithm(TileEmbeddingsAlgorithm):
     NAME = "bboxmask"
-    DISPLAY_NAME = "Clip raster to study-area extent"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Clip raster to study-area extent")
     GROUP = GROUP
     GROUP_ID = GROUP_ID
 
@@ -46,7 +47,9 @@ class BboxMaskAlgorithm(TileEmbeddingsAlgorithm):
         src = raster_path(layer, self.describe_parameter(self.INPUT))
         source = self.parameterAsSource(parameters, self.STUDY_AREA, context)
         if source is None:
-            raise QgsProcessingException(f"{self.describe_parameter(self.STUDY_AREA)}: no layer given")
+            raise QgsProcessingException(
+                self.tr("{}: no layer given").format(self.describe_parameter(self.STUDY_AREA))
+            )
         extent = QgsRectangle()
         extent.setNull()
         request = QgsFeatureRequest().setNoAttributes()
@@ -55,8 +58,9 @@ class BboxMaskAlgorithm(TileEmbeddingsAlgorithm):
                 extent.combineExtentWith(feature.geometry().boundingBox())
         if extent.isNull():
             raise QgsProcessingException(
-                f"{self.describe_parameter(self.STUDY_AREA)}: "
-                "the layer has no geometry to take an extent from"
+                self.tr("{}: the layer has no geometry to take an extent from").format(
+                    self.describe_parameter(self.STUDY_AREA)
+                )
             )
         buffer = self.parameterAsDouble(parameters, self.BUFFER, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

@@ -8,6 +8,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterVectorDestination,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ..core.centroids import centroids_from_folder, centroids_from_records, write_centroids
 from .base import TileEmbeddingsAlgorithm
@@ -16,7 +17,7 @@ from .tile_sets import GROUP, GROUP_ID, crs_wkt, records_from_source
 
 class CentroidLayerAlgorithm(TileEmbeddingsAlgorithm):
     NAME = "centroidlayer"
-    DISPLAY_NAME = "Tile centroid layer"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Tile centroid layer")
     GROUP = GROUP
     GROUP_ID = GROUP_ID
 

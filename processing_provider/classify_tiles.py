@@ -14,6 +14,7 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsProcessingException,
     QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFile,
@@ -23,6 +24,7 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from .base import TileEmbeddingsAlgorithm
 from .embed_tiles import GROUP, GROUP_ID
@@ -32,7 +34,7 @@ INSTALL = "Debian/Ubuntu: apt install python3-sklearn; OSGeo4W shell or macOS: p
 
 class ClassifyTilesAlgorithm(TileEmbeddingsAlgorithm):
     NAME = "classifytiles"
-    DISPLAY_NAME = "Classify tiles (find all)"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Classify tiles (find all)")
     GROUP = GROUP
     GROUP_ID = GROUP_ID
 
@@ -45,6 +47,7 @@ class ClassifyTilesAlgorithm(TileEmbeddingsAlgorithm):
     MODEL_INPUT = "MODEL_INPUT"
     THRESHOLD = "THRESHOLD"
     BACKGROUND = "BACKGROUND"
+    INCLUDE_CONSTANT = "INCLUDE_CONSTANT"
     OUTPUT = "OUTPUT"
     DETECTIONS = "DETECTIONS"
     PROBABILITY_RASTER = "PROBABILITY_RASTER"
@@ -78,6 +81,12 @@ class ClassifyTilesAlgorithm(TileEmbeddingsAlgorithm):
             Qgis.ProcessingNumberParameterType.Integer, 2000, minValue=0)
         background.setFlags(background.flags() | Qgis.ProcessingParameterFlag.Advanced)
         self.addParameter(background)
+        constant = QgsProcessingParameterBoolean(
+            self.INCLUDE_CONSTANT,
+            self.tr("Include constant tiles (every valid pixel the same value: fill, blank) in the results"),
+            False)
+        constant.setFlags(constant.flags() | Qgis.ProcessingParameterFlag.Advanced)
+        self.addParameter(constant)
         self.addParameter(QgsProcessingParameterVectorDestination(
             self.OUTPUT, self.tr("Probability of every tile"), Qgis.ProcessingSourceType.VectorPolygon))
         self.addParameter(QgsProcessingParameterVectorDestination(
@@ -104,16 +113,17 @@ class ClassifyTilesAlgorithm(TileEmbeddingsAlgorithm):
         label = self.describe_parameter(self.LABELS)
         if not field:
             raise QgsProcessingException(
-                f"{self.describe_parameter(self.LABEL_FIELD)}: choose the field that holds the labels.")
+                self.tr("{}: choose the field that holds the labels.").format(
+                    self.describe_parameter(self.LABEL_FIELD)))
         if source.fields().lookupField(field) < 0:
             raise QgsProcessingException(
-                f"{self.describe_parameter(self.LABEL_FIELD)}: the layer has no field '{field}' "
-                f"(fields: {', '.join(source.fields().names())}).")
+                self.tr("{}: the layer has no field '{}' (fields: {}).").format(
+                    self.describe_parameter(self.LABEL_FIELD), field, ", ".join(source.fields().names())))
         src_crs = source.sourceCrs()
         if not src_crs.isValid() or not index_crs.isValid():
             raise QgsProcessingException(
-                f"{label}: the layer or the index has no CRS, so the places cannot be put on the tiles; "
-                "set the layer's CRS, or give tile ids instead.")
+                self.tr("{}: the layer or the index has no CRS, so the places cannot be put on the tiles; "
+                        "set the layer's CRS, or give tile ids instead.").format(label))
         transform = QgsCoordinateTransform(src_crs, index_crs, context.transformContext())
         pairs = []
         request = QgsFeatureRequest().setSubsetOfAttributes([field], source.fields())
@@ -128,12 +138,13 @@ class ClassifyTilesAlgorithm(TileEmbeddingsAlgorithm):
                     geom.transform(transform)
                 except QgsCsException as e:
                     raise QgsProcessingException(
-                        f"{label}: cannot transform the places from {src_crs.userFriendlyIdentifier()} to the "
-                        f"index CRS {index_crs.userFriendlyIdentifier()} ({e}); reproject the layer.") from e
+                        self.tr("{}: cannot transform the places from {} to the index CRS {} ({}); "
+                                "reproject the layer.").format(label, src_crs.userFriendlyIdentifier(),
+                                                               index_crs.userFriendlyIdentifier(), e)) from e
             value = feature[field]
             pairs.append((geom.asWkt(17), None if value is None or str(value) == "NULL" else value))
         if not pairs:
-            raise QgsProcessingException(f"{label}: the layer has no features with a geometry.")
+            raise QgsProcessingException(self.tr("{}: the layer has no features with a geometry.").format(label))
         return pairs
 
     # -- run ------------------------------------------------------------------------------------
@@ -165,6 +176,7 @@ class ClassifyTilesAlgorithm(TileEmbeddingsAlgorithm):
             detections_path=self.parameterAsOutputLayer(parameters, self.DETECTIONS, context),
             raster_path=raster or None,
             model_output=self.parameterAsFileOutput(parameters, self.MODEL_OUTPUT, context) or None,
+            include_constant=self.parameterAsBoolean(parameters, self.INCLUDE_CONSTANT, context),
             progress=self.progress(feedback),
         )
         for line in result.log:
@@ -172,6 +184,10 @@ class ClassifyTilesAlgorithm(TileEmbeddingsAlgorithm):
         if result.labels is not None and result.labels.outside:
             feedback.pushWarning(self.tr("{} labelled places fall outside the index's tiles and were ignored.")
                                  .format(result.labels.outside))
+        if result.constant_hidden:
+            feedback.pushInfo(self.tr("{} constant tiles (fill, blank) were left out: no probability, never "
+                                      "detected ({} keeps them).").format(
+                result.constant_hidden, self.describe_parameter(self.INCLUDE_CONSTANT)))
         if result.trained and result.classifier.quality.get("balanced_accuracy") is None:
             feedback.pushWarning(result.classifier.quality.get("text", ""))
         out = result.outputs

@@ -12,10 +12,12 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterBoolean,
+    QgsProcessingParameterCrs,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
@@ -25,11 +27,13 @@ from qgis.core import (
     QgsVectorLayer,
 )
 from qgis.PyQt import sip
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
-from ..core.models import NO_RUNTIME_MESSAGE, RUNTIMES, SUPPORTED_MODELS, available_runtimes
+from ..core.model_input import ROTATIONS
+from ..core.models import FEATURES, NO_RUNTIME_MESSAGE, RUNTIMES, SUPPORTED_MODELS, available_runtimes
 from .base import TileEmbeddingsAlgorithm
 
-GROUP = "Embeddings and search"
+GROUP = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Embeddings and search")
 GROUP_ID = "embeddings"
 STRETCHES = ("global", "per_tile", "none")
 DEVICES = ("auto", "cpu", "cuda")
@@ -42,7 +46,9 @@ def _layer_file(layer, label, expect):
         return ""
     if layer.providerType() not in expect:
         raise QgsProcessingException(
-            f"{label}: '{layer.name()}' is not file-based ({layer.providerType()}); save it to a file first."
+            QCoreApplication.translate(
+                "TileEmbeddingsAlgorithm", "{}: '{}' is not file-based ({}); save it to a file first."
+            ).format(label, layer.name(), layer.providerType())
         )
     return layer.source()
 
@@ -83,7 +89,7 @@ def _is_temporary(path):
 
 class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
     NAME = "embedtiles"
-    DISPLAY_NAME = "Embed tiles (build a similarity index)"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Embed tiles (build a similarity index)")
     GROUP = GROUP
     GROUP_ID = GROUP_ID
 
@@ -100,10 +106,16 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
     LOWER = "LOWER"
     UPPER = "UPPER"
     ROTATION_INVARIANT = "ROTATION_INVARIANT"
+    FEATURES = "FEATURES"
+    ROTATION = "ROTATION"
+    MIN_VALID_FRACTION = "MIN_VALID_FRACTION"
     BATCH_SIZE = "BATCH_SIZE"
     DEVICE = "DEVICE"
     RUNTIME = "RUNTIME"
     RESUME = "RESUME"
+    INPUTS = "INPUTS"
+    INDEX_CRS = "INDEX_CRS"
+    SCHEDULER = "SCHEDULER"
     OUTPUT = "OUTPUT"
     NPY_OUTPUT = "NPY_OUTPUT"
     TILES = "TILES"
@@ -131,6 +143,14 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
                 optional=True,
             )
         )
+        self.addParameter(
+            QgsProcessingParameterMultipleLayers(
+                self.INPUTS,
+                self.tr("…or several rasters, in any CRSs, in one index (tiled on the fly)"),
+                Qgis.ProcessingSourceType.Raster,
+                optional=True,
+            )
+        )
         # static strings: scripts and qgis_process say MODEL=resnet50, and saved models keep the name
         self.addParameter(
             QgsProcessingParameterEnum(
@@ -149,7 +169,7 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
                     "or a TorchScript or ONNX encoder, which replaces the model)"
                 ),
                 optional=True,
-                fileFilter="Weights and models (*.pth *.pt *.pth.tar *.ckpt *.onnx);;All files (*)",
+                fileFilter=self.tr("Weights and models (*.pth *.pt *.pth.tar *.ckpt *.onnx);;All files (*)"),
             )
         )
         self.addParameter(
@@ -186,6 +206,19 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
                 False,
             )
         )
+        # static strings: scripts say FEATURES=final; auto is mid+final, final for a model file of one's own
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.FEATURES,
+                self.tr(
+                    "Features (auto: mid+final, the mid block and the final layer pooled; final: the final "
+                    "layer only; mid: the mid block only, cheaper; a TorchScript or ONNX file: final)"
+                ),
+                ["auto", *FEATURES],
+                defaultValue="auto",
+                usesStaticStrings=True,
+            )
+        )
         advanced = [
             QgsProcessingParameterNumber(
                 self.OVERLAP, self.tr("Tile overlap (pixels, with a raster)"), integer, 0, minValue=0
@@ -201,6 +234,25 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             ),
             QgsProcessingParameterNumber(
                 self.UPPER, self.tr("Upper percentile"), double, 99.5, minValue=0, maxValue=100
+            ),
+            # static strings: ROTATION=rot2; "default" follows ROTATION_INVARIANT (rot8 when ticked)
+            QgsProcessingParameterEnum(
+                self.ROTATION,
+                self.tr(
+                    "Rotation views (default: as the box above; rot2: the tile and its 90° turn, 2x slower, "
+                    "finds tiles turned by 90°; rot8: the 8 rotations/flips, 8x)"
+                ),
+                ["default", *ROTATIONS],
+                defaultValue="default",
+                usesStaticStrings=True,
+            ),
+            QgsProcessingParameterNumber(
+                self.MIN_VALID_FRACTION,
+                self.tr("Minimum share of valid (not nodata) pixels to embed a tile (0: skip only tiles with none)"),
+                double,
+                0.0,
+                minValue=0.0,
+                maxValue=1.0,
             ),
             QgsProcessingParameterNumber(self.BATCH_SIZE, self.tr("Batch size"), integer, 32, minValue=1),
             QgsProcessingParameterEnum(
@@ -220,6 +272,16 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             QgsProcessingParameterBoolean(
                 self.RESUME, self.tr("Resume an interrupted run with the same settings"), True
             ),
+            QgsProcessingParameterCrs(
+                self.INDEX_CRS, self.tr("CRS of the tile footprints (empty: the first raster's)"), optional=True
+            ),
+            # connects to a running cluster: no worker process is started from QGIS
+            QgsProcessingParameterString(
+                self.SCHEDULER,
+                self.tr("Dask scheduler address (e.g. tcp://10.0.0.5:8786; empty: this computer)"),
+                "",
+                optional=True,
+            ),
         ]
         for p in advanced:
             p.setFlags(p.flags() | Qgis.ProcessingParameterFlag.Advanced)
@@ -233,7 +295,7 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             QgsProcessingParameterFileDestination(
                 self.NPY_OUTPUT,
                 self.tr("Also export embeddings as .npy (+ _ids.txt)"),
-                "NumPy array (*.npy)",
+                self.tr("NumPy array (*.npy)"),
                 optional=True,
                 createByDefault=False,
             )
@@ -262,11 +324,44 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             )
         return super().checkParameterValues(parameters, context)
 
+    def _rotation(self, parameters, context):
+        """ROTATION, or ROTATION_INVARIANT (rot8) when ROTATION is left at its default."""
+        rotation = self.parameterAsEnumString(parameters, self.ROTATION, context) or "default"
+        invariant = self.parameterAsBoolean(parameters, self.ROTATION_INVARIANT, context)
+        if rotation == "default":
+            return "rot8" if invariant else "none"
+        if invariant and rotation != "rot8":
+            raise QgsProcessingException(
+                self.tr("{} is ticked but {} is {}: untick the first, or set the second to rot8.").format(
+                    self.describe_parameter(self.ROTATION_INVARIANT), self.describe_parameter(self.ROTATION), rotation
+                )
+            )
+        return rotation
+
     def canExecute(self):  # noqa: N802
         # onnxruntime alone suffices once the model file is there (the run says how to get it)
         if not available_runtimes():
             return False, self.tr(NO_RUNTIME_MESSAGE)
         return True, ""
+
+    def _rasters(self, raster, parameters, context, with_tile_index):
+        """INPUT and INPUTS together: one path (the one-raster index of old), or a list of them."""
+        from .append_to_index import raster_files
+
+        more = raster_files(self, parameters, self.INPUTS, context)
+        if more and with_tile_index:
+            raise QgsProcessingException(
+                self.tr("{}: give rasters or a tile index, not both.").format(self.describe_parameter(self.INPUTS))
+            )
+        if not more:
+            return raster
+        return ([raster] if raster else []) + [p for p in more if p != raster]
+
+    def _index_crs(self, parameters, context):
+        crs = self.parameterAsCrs(parameters, self.INDEX_CRS, context)
+        if crs is None or not crs.isValid():
+            return None
+        return crs.authid() if crs.authid().startswith("EPSG:") else crs.toWkt()
 
     def processAlgorithm(self, parameters, context, feedback):
         from ..core.embedding import embed_tiles
@@ -275,6 +370,7 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
         tiles_layer = self.parameterAsVectorLayer(parameters, self.TILE_INDEX, context)
         raster = _layer_file(raster_layer, self.describe_parameter(self.INPUT), ("gdal",)).split("|", 1)[0]
         tile_index = _layer_file(tiles_layer, self.describe_parameter(self.TILE_INDEX), ("ogr",))
+        raster = self._rasters(raster, parameters, context, bool(tile_index))
         if raster and tile_index:
             raise QgsProcessingException(self.tr("Give either a raster or a tile index, not both."))
         if not raster and not tile_index:
@@ -285,6 +381,7 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             embed_tiles,
             output,
             raster=raster or None,
+            index_crs=self._index_crs(parameters, context),
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
             tile_index=tile_index or None,
             overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
@@ -298,13 +395,16 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
             input_size=self.parameterAsInt(parameters, self.INPUT_SIZE, context),
             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
-            rotation_invariant=self.parameterAsBoolean(parameters, self.ROTATION_INVARIANT, context),
+            rotation_invariant=self._rotation(parameters, context),
             resume=self.parameterAsBoolean(parameters, self.RESUME, context),
             npy_output=npy,
             progress=self.progress(feedback),
             runtime=self.parameterAsEnumString(parameters, self.RUNTIME, context) or "auto",
             # the cores QGIS may use (Settings > Options > Processing or Rendering: max threads)
             threads=QgsApplication.maxThreads() if QgsApplication.maxThreads() > 0 else None,
+            scheduler=(self.parameterAsString(parameters, self.SCHEDULER, context) or "").strip() or None,
+            features=self.parameterAsEnumString(parameters, self.FEATURES, context) or "auto",
+            min_valid_fraction=self.parameterAsDouble(parameters, self.MIN_VALID_FRACTION, context),
         )
         from ..core.index import TILES_LAYER, open_index
 
@@ -315,6 +415,13 @@ class EmbedTilesAlgorithm(TileEmbeddingsAlgorithm):
                 len(index), index.dims, m["model"], m["weights"], m.get("runtime", "torch"), m["device"], m["seconds"]
             )
         )
+        if m.get("skipped_tiles") or m.get("constant_tiles"):
+            feedback.pushInfo(
+                self.tr(
+                    "{} tiles skipped (valid pixels: none, or a share below {}); {} constant tiles flagged "
+                    "(search leaves them out of results)"
+                ).format(m.get("skipped_tiles", 0), m.get("min_valid_fraction", 0), m.get("constant_tiles", 0))
+            )
         tiles = f"{index.tiles_path}|layername={TILES_LAYER}"
         temporary = _is_temporary(path)
         # the dialog and runAndLoadResults load this when the run ends (qgis_process ignores it)

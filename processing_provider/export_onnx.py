@@ -9,21 +9,23 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
-from ..core.models import EXPORT_INSTALL, SUPPORTED_MODELS, missing_modules
+from ..core.models import EXPORT_INSTALL, FEATURES, SUPPORTED_MODELS, missing_modules
 from .base import TileEmbeddingsAlgorithm
 from .embed_tiles import GROUP, GROUP_ID, _layer_file
 
 
 class ExportOnnxAlgorithm(TileEmbeddingsAlgorithm):
     NAME = "exportonnx"
-    DISPLAY_NAME = "Export model to ONNX"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Export model to ONNX")
     GROUP = GROUP
     GROUP_ID = GROUP_ID
     ICON = "embedtiles.svg"
 
     MODEL = "MODEL"
     WEIGHTS = "WEIGHTS"
+    FEATURES = "FEATURES"
     CHECK_RASTER = "CHECK_RASTER"
     BANDS = "BANDS"
     OUTPUT = "OUTPUT"
@@ -44,7 +46,17 @@ class ExportOnnxAlgorithm(TileEmbeddingsAlgorithm):
                 self.WEIGHTS,
                 self.tr("Weights file (empty: the model's ImageNet weights; or a state dict or TorchScript file)"),
                 optional=True,
-                fileFilter="PyTorch (*.pth *.pt *.pth.tar *.ckpt);;All files (*)",
+                fileFilter=self.tr("PyTorch (*.pth *.pt *.pth.tar *.ckpt);;All files (*)"),
+            )
+        )
+        # the export computes one FEATURES value: an index is searched with the export of its own
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.FEATURES,
+                self.tr("Features (as 'Embed tiles' computes them; auto: mid+final, final for a TorchScript file)"),
+                ["auto", *FEATURES],
+                defaultValue="auto",
+                usesStaticStrings=True,
             )
         )
         self.addParameter(
@@ -97,6 +109,7 @@ class ExportOnnxAlgorithm(TileEmbeddingsAlgorithm):
             output,
             check_tiles=tiles,
             progress=progress,
+            features=self.parameterAsEnumString(parameters, self.FEATURES, context) or "auto",
         )
         feedback.pushInfo(report["text"])
         results = {self.OUTPUT: path}

@@ -16,6 +16,8 @@ SHORT_DESCRIPTIONS = {
                      "folder of tiles.",
     "rgbstretch": "Stretches a raster or a tile set to 8-bit RGB images between two percentiles.",
     "embedtiles": "Describes every tile with a CNN embedding and stores them in a similarity index folder.",
+    "appendtoindex": "Adds the tiles of more rasters to a similarity index, embedding only the new tiles.",
+    "removefromindex": "Removes the tiles of one raster from a similarity index, keeping the other embeddings.",
     "exportonnx": "Exports a model once to an ONNX file that onnxruntime runs, also on computers without torch.",
     "similaritysearch": "Finds the tiles of a similarity index that look most like example tiles, places or an "
                         "image.",
@@ -28,6 +30,22 @@ SHORT_DESCRIPTIONS = {
 _THREADS = "Tiles processed in parallel; 0 uses one thread per CPU core, at most 8."
 
 PARAMETER_HELP = {
+    "appendtoindex": {
+        "INDEX": "The similarity index to grow, from 'Embed tiles' (rasters tiled on the fly). It keeps its "
+                 "model, features, preprocessing and tile size; the new tiles are embedded with them.",
+        "INPUT": "The rasters to add, in any CRSs; their footprints go to the index's CRS. A raster already "
+                 "in the index is refused: remove it first to embed it again.",
+        "BATCH_SIZE": "Tiles sent to the model at once; lower it if memory runs out.",
+        "DEVICE": "Auto uses a CUDA GPU when the runtime has one, otherwise the CPU cores QGIS may use.",
+        "RUNTIME": "What runs the model: onnxruntime or torch. Both give the same embeddings.",
+        "RESUME": "Continue an interrupted or canceled addition from its last finished batch. Until the "
+                  "addition finishes, the index stays exactly as it was.",
+    },
+    "removefromindex": {
+        "INDEX": "The similarity index to shrink, from 'Embed tiles'.",
+        "SOURCE": "The raster whose tiles are removed: its path, its file name, or the id prefix of its tiles "
+                  "(the part of the tile ids before _r<row>_c<col>).",
+    },
     "bboxmask": {
         "INPUT": "The raster to clip. It needs a CRS.",
         "STUDY_AREA": "Any vector layer, in any CRS: the bounding box of its features (or of the selected "
@@ -93,6 +111,19 @@ PARAMETER_HELP = {
                    "colours; choose none when the input is already 8-bit RGB.",
         "ROTATION_INVARIANT": "Averages the embedding over the 8 rotations and flips of each tile, so a "
                               "turned tile still matches; 8 times slower.",
+        "FEATURES": "What a tile's vector is made of. auto: mid+final for a backbone of the list (its last "
+                    "block at 1/16 of the input size and its final layer, each pooled and normalised: the best "
+                    "match to hand-labelled land cover, at the cost of final), final for a model file of your "
+                    "own. final: the final layer alone (indexes made before this option). mid: the mid block "
+                    "alone, 30 % cheaper. Queries of the index are embedded the same way.",
+        "ROTATION": "rot2 averages the tile and its 90-degree turn: twice the time, and a tile turned by 90 "
+                    "degrees is still found (measured on labelled NEON scenes), not one turned by 180 degrees "
+                    "or flipped. rot8 averages the 8 rotations and flips (8 times the time), like the box "
+                    "above. default: as the box above.",
+        "MIN_VALID_FRACTION": "Tiles whose share of valid pixels (not nodata, not masked, inside the raster) is "
+                              "below this are left out of the index; 0 leaves out only tiles with no valid pixel. "
+                              "Tiles whose valid pixels all have one value are kept but left out of search "
+                              "results.",
         "OVERLAP": "Pixels shared by neighbouring tiles, when a raster is given.",
         "EDGE": "What to do with the partial tiles at the right and bottom edges, when a raster is given.",
         "LOWER": "Values at or below this percentile become black.",
@@ -105,6 +136,15 @@ PARAMETER_HELP = {
                    "embeddings.",
         "RESUME": "Continue an interrupted or canceled run from its last finished batch, when the inputs "
                   "and settings are the same.",
+        "INPUTS": "Several rasters, in any CRSs, in one index: each is tiled on its own pixel grid, with ids "
+                  "<file name>_r<row>_c<col> (a second file of the same name gets _2). Add a whole folder with "
+                  "the dialog's Add Directory button. Each raster keeps its own stretch. A VRT is one raster "
+                  "(its mosaic).",
+        "INDEX_CRS": "The CRS of the tile footprints in the index, for rasters in several CRSs; empty: the first "
+                     "raster's. The pixels are not resampled, only the footprints are reprojected.",
+        "SCHEDULER": "Address of a running Dask cluster to embed the tiles on, for example tcp://10.0.0.5:8786; "
+                     "empty embeds on this computer. Every worker needs the plugin's code, the runtime and "
+                     "weights used here, and the rasters at the same paths (see the README).",
         "OUTPUT": "The similarity index: one folder to keep, move or zip as a unit, which 'Similarity search' "
                   "and the Similar Tiles dock open.",
         "NPY_OUTPUT": "Also writes the embeddings as a NumPy .npy file with a matching _ids.txt, for use "
@@ -114,6 +154,8 @@ PARAMETER_HELP = {
         "MODEL": "The network to export, as 'Embed tiles' offers it.",
         "WEIGHTS": "Empty: the model's ImageNet weights. Or a state dict for the model, or a TorchScript "
                    "encoder of your own.",
+        "FEATURES": "What the exported network computes, as 'Embed tiles' FEATURES: an index is searched with "
+                    "the export of its own features (auto: mid+final, final for a TorchScript file).",
         "CHECK_RASTER": "Tiles of this raster are embedded with torch and with onnxruntime, and the file is "
                         "kept only when they agree; empty checks on built-in test images only.",
         "BANDS": "Band numbers for red, green and blue in the check raster, for example 3,2,1.",
@@ -132,6 +174,8 @@ PARAMETER_HELP = {
         "K": "How many similar tiles to return.",
         "NEGATIVE_WEIGHT": "How strongly the negative tiles push the results away; 0 ignores them.",
         "EXCLUDE_QUERY": "Leaves the query tiles themselves out of the results.",
+        "INCLUDE_CONSTANT": "Constant tiles (every valid pixel the same value: a fill, a blank scan) all look "
+                            "alike and are left out of the results and the heatmap; tick to include them.",
         "OUTPUT": "The k most similar tiles as polygons, with rank (1 = most similar) and score (1 = identical).",
         "SCORES": "Every tile with its score, for a heatmap of similarity.",
     },
@@ -153,6 +197,9 @@ PARAMETER_HELP = {
                      "surer detections.",
         "BACKGROUND": "With positives only, this many random tiles of the index are taken as negatives; 0 "
                       "requires labelled negatives.",
+        "INCLUDE_CONSTANT": "Constant tiles (every valid pixel the same value: a fill, a blank scan) all look "
+                            "alike, so they get no probability (NULL) and are never detected; tick to include "
+                            "them. A constant tile can still be a labelled example.",
         "OUTPUT": "Every tile of the index with its probability (0 to 1) of being what you are looking for.",
         "DETECTIONS": "Touching tiles at or above the threshold merged into areas, with their area, number of "
                       "tiles, and highest and mean probability.",

@@ -5,7 +5,7 @@ import importlib
 import os
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingProvider
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from .algorithms import ALGORITHMS
@@ -15,8 +15,15 @@ PROVIDER_ID = "tile_embeddings"
 MODELS_DIR = os.path.join(PLUGIN_DIR, "resources", "models")
 
 
+# the words of the shipped workflows come from their .model3 files: scripts/update_translations.py
+# puts them in the translation file under this context
+MODEL_CONTEXT = "ShippedModel"
+# QGIS's own entries of a model's help, not text for people
+_HELP_KEYS_KEPT = ("ALG_CREATOR", "ALG_HELP_CREATOR", "ALG_VERSION")
+
+
 def _tr(text):
-    return QCoreApplication.translate("TileEmbeddings", text)
+    return QCoreApplication.translate(MODEL_CONTEXT, text) if text else text
 
 
 class ShippedModel(QgsProcessingModelAlgorithm):
@@ -27,7 +34,7 @@ class ShippedModel(QgsProcessingModelAlgorithm):
     scripts a stable id. The workflow itself is the .model3 file, as the modeler saved it.
     """
 
-    GROUP = "Workflows"
+    GROUP = QT_TRANSLATE_NOOP("ShippedModel", "Workflows")
     GROUP_ID = "workflows"
 
     def __init__(self, path):
@@ -35,12 +42,19 @@ class ShippedModel(QgsProcessingModelAlgorithm):
         self._path = path
         self._name = os.path.splitext(os.path.basename(path))[0]
         if not self.fromFile(path):
-            raise ValueError(f"cannot read the model {path}")
+            raise ValueError(QCoreApplication.translate("ShippedModel", "cannot read the model {}").format(path))
         # QGIS 3.40 reads no tooltip back for layer inputs: the model's help has them all
         texts = self.helpContent()
         for definition in self.parameterDefinitions():
             if not definition.help() and texts.get(definition.name()):
-                definition.setHelp(_tr(texts[definition.name()]))
+                definition.setHelp(texts[definition.name()])
+            # in QGIS's interface language, as the algorithms' own parameters are
+            definition.setDescription(_tr(definition.description()))
+            definition.setHelp(_tr(definition.help()))
+        for definition in self.outputDefinitions():
+            definition.setDescription(_tr(definition.description()))
+        self.setHelpContent({key: value if key in _HELP_KEYS_KEPT or not isinstance(value, str) else _tr(value)
+                             for key, value in texts.items()})
 
     def name(self):
         return self._name
@@ -79,7 +93,7 @@ class TileEmbeddingsProvider(QgsProcessingProvider):
         return "Tile Embeddings"
 
     def longName(self):  # noqa: N802
-        return _tr("Tile Embeddings: tiles, CNN embeddings, similarity search, tiled segmentation")
+        return self.tr("Tile Embeddings: tiles, CNN embeddings, similarity search, tiled segmentation")
 
     def icon(self):
         return QIcon(self.svgIconPath())
@@ -120,14 +134,14 @@ class TileEmbeddingsProvider(QgsProcessingProvider):
                 module = importlib.import_module(f"{__package__}.{module_name}")
                 self.addAlgorithm(getattr(module, class_name)())
             except Exception as e:  # one broken algorithm must not hide the others
-                self._log(_tr("Could not load algorithm {}.{}: {}").format(module_name, class_name, e))
+                self._log(self.tr("Could not load algorithm {}.{}: {}").format(module_name, class_name, e))
         if not self._models_can_load():
             return
         for path in shipped_model_paths():
             try:
                 self.addAlgorithm(ShippedModel(path))
             except Exception as e:
-                self._log(_tr("Could not load the workflow {}: {}").format(os.path.basename(path), e))
+                self._log(self.tr("Could not load the workflow {}: {}").format(os.path.basename(path), e))
 
     @staticmethod
     def _log(message):

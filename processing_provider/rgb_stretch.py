@@ -14,6 +14,7 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ..core.rgb_export import FORMATS, SCOPES, stretch_raster, stretch_tiles, tile_records_from_folder
 from .base import TileEmbeddingsAlgorithm
@@ -24,7 +25,7 @@ FORMAT_KEYS = list(FORMATS)  # JPEG, PNG, GTiff
 
 class RgbStretchAlgorithm(TileEmbeddingsAlgorithm):
     NAME = "rgbstretch"
-    DISPLAY_NAME = "Stretch to 8-bit RGB"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Stretch to 8-bit RGB")
     GROUP = GROUP
     GROUP_ID = GROUP_ID
 

@@ -21,7 +21,7 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QMetaType
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QMetaType
 
 from ..core.models import INSTALL_HINT, available_runtimes, missing_modules
 from .base import TileEmbeddingsAlgorithm
@@ -30,7 +30,7 @@ from .embed_tiles import GROUP, GROUP_ID
 
 class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
     NAME = "similaritysearch"
-    DISPLAY_NAME = "Similarity search"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Similarity search")
     GROUP = GROUP
     GROUP_ID = GROUP_ID
 
@@ -43,6 +43,7 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
     K = "K"
     NEGATIVE_WEIGHT = "NEGATIVE_WEIGHT"
     EXCLUDE_QUERY = "EXCLUDE_QUERY"
+    INCLUDE_CONSTANT = "INCLUDE_CONSTANT"
     OUTPUT = "OUTPUT"
     SCORES = "SCORES"
 
@@ -109,6 +110,13 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
                 self.EXCLUDE_QUERY, self.tr("Leave the query tiles out of the results"), False
             )
         )
+        constant = QgsProcessingParameterBoolean(
+            self.INCLUDE_CONSTANT,
+            self.tr("Include constant tiles (every valid pixel the same value: fill, blank) in the results"),
+            False,
+        )
+        constant.setFlags(constant.flags() | Qgis.ProcessingParameterFlag.Advanced)
+        self.addParameter(constant)
         self.addParameter(
             QgsProcessingParameterFeatureSink(
                 self.OUTPUT, self.tr("Similar tiles"), Qgis.ProcessingSourceType.VectorPolygon
@@ -127,7 +135,7 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
     def canExecute(self):  # noqa: N802
         missing = missing_modules(("faiss",))
         if not available_runtimes():
-            missing.append("onnxruntime or torch")
+            missing.append(self.tr("onnxruntime or torch"))
         if missing:
             # still runs: numpy exact search without faiss; a runtime only for query images
             return True, self.tr("Optional package(s) {} missing ({}).").format(
@@ -142,18 +150,22 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
         src_crs = source.sourceCrs()
         if not src_crs.isValid():
             raise QgsProcessingException(
-                f"{label}: the layer has no CRS, so its features cannot be placed on the "
-                "index's tiles. Set the layer's CRS."
+                self.tr(
+                    "{}: the layer has no CRS, so its features cannot be placed on the "
+                    "index's tiles. Set the layer's CRS."
+                ).format(label)
             )
         if not index_crs.isValid():
             raise QgsProcessingException(
-                f"{label}: the index has no CRS, so query features cannot be placed on "
-                "its tiles; give tile ids instead."
+                self.tr(
+                    "{}: the index has no CRS, so query features cannot be placed on "
+                    "its tiles; give tile ids instead."
+                ).format(label)
             )
         transform = QgsCoordinateTransform(src_crs, index_crs, context.transformContext())
         if src_crs != index_crs and not transform.isValid():
             raise QgsProcessingException(
-                self._cannot_transform(label, src_crs, index_crs, "no transformation exists")
+                self._cannot_transform(label, src_crs, index_crs, self.tr("no transformation exists"))
             )
         wkts = []
         for feature in source.getFeatures(QgsFeatureRequest()):
@@ -171,16 +183,16 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
                     ) from e
             wkts.append(geom.asWkt(17))
         if not wkts:
-            raise QgsProcessingException(f"{label}: the layer has no features with a geometry.")
+            raise QgsProcessingException(self.tr("{}: the layer has no features with a geometry.").format(label))
         return wkts
 
     @staticmethod
     def _cannot_transform(label, src, dst, why):
-        return (
-            f"{label}: cannot transform the query features from {src.userFriendlyIdentifier()} "
-            f"to the index CRS {dst.userFriendlyIdentifier()} ({why}). "
-            "Reproject the query layer to the index CRS, or give tile ids instead."
-        )
+        return QCoreApplication.translate(
+            "SimilaritySearchAlgorithm",
+            "{}: cannot transform the query features from {} to the index CRS {} ({}). "
+            "Reproject the query layer to the index CRS, or give tile ids instead.",
+        ).format(label, src.userFriendlyIdentifier(), dst.userFriendlyIdentifier(), why)
 
     def _fields(self):
         fields = QgsFields()
@@ -212,7 +224,7 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
         if image is not None:
             if image.providerType() != "gdal":
                 raise QgsProcessingException(
-                    f"{self.describe_parameter(self.QUERY_IMAGE)}: save the image to a file."
+                    self.tr("{}: save the image to a file.").format(self.describe_parameter(self.QUERY_IMAGE))
                 )
             bbox = None
             if parameters.get(self.QUERY_EXTENT):
@@ -235,13 +247,14 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
             images=images,
             with_scores=self.SCORES in parameters and parameters[self.SCORES] is not None,
             progress=self.progress(feedback),
+            include_constant=self.parameterAsBoolean(parameters, self.INCLUDE_CONSTANT, context),
         )
         feedback.pushInfo(self.tr("query: {}").format(result.description))
 
         tiles = QgsVectorLayer(f"{index.tiles_path}|layername=tiles", "tiles", "ogr")
         if not tiles.isValid():
             raise QgsProcessingException(
-                f"{self.describe_parameter(self.INDEX)}: cannot read {index.tiles_path}"
+                self.tr("{}: cannot read {}").format(self.describe_parameter(self.INDEX), index.tiles_path)
             )
         fields = self._fields()
         sink, dest = self.parameterAsSink(
@@ -257,8 +270,9 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
             src = found.get(fid)
             if src is None or src["tile_id"] != index.ids[fid - 1]:
                 raise QgsProcessingException(
-                    f"{self.describe_parameter(self.INDEX)}: tiles.gpkg does not match the "
-                    "embeddings (rebuild the index)."
+                    self.tr("{}: tiles.gpkg does not match the embeddings (rebuild the index).").format(
+                        self.describe_parameter(self.INDEX)
+                    )
                 )
             out = QgsFeature(fields)
             out.setGeometry(src.geometry())
@@ -282,7 +296,8 @@ class SimilaritySearchAlgorithm(TileEmbeddingsAlgorithm):
                         feedback.setProgress(100.0 * i / total)
                     out = QgsFeature(score_fields)
                     out.setGeometry(f.geometry())
-                    out.setAttributes([float(scores[f.id() - 1]), f["tile_id"]])
+                    score = float(scores[f.id() - 1])  # NaN: a constant tile, left out (NULL)
+                    out.setAttributes([score if score == score else None, f["tile_id"]])
                     ssink.addFeature(out, QgsFeatureSink.Flag.FastInsert)
                 results[self.SCORES] = sdest
         return results

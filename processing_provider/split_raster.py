@@ -10,6 +10,7 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ..core.tiling import COMPRESSIONS, split_raster
 from .base import TileEmbeddingsAlgorithm
@@ -20,7 +21,7 @@ EDGES = ("drop", "pad", "keep")
 
 class SplitRasterAlgorithm(TileEmbeddingsAlgorithm):
     NAME = "splitraster"
-    DISPLAY_NAME = "Split raster into tiles"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Split raster into tiles")
     GROUP = GROUP
     GROUP_ID = GROUP_ID
 

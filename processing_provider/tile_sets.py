@@ -6,11 +6,16 @@ the engine, which never sees a QGIS object.
 """
 
 from qgis.core import Qgis, QgsFeatureRequest, QgsProcessingException
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 INDEX_FIELDS = ("tile_id", "row", "col", "path", "valid_fraction", "center_x", "center_y")
 
-GROUP = "Raster preparation"
+GROUP = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Raster preparation")
 GROUP_ID = "rasterprep"
+
+
+# module-level messages, under the base algorithm's context (pylupdate6 reads translate("context", ...))
+translate = QCoreApplication.translate
 
 
 def records_from_source(source, parameter_label, feedback=None):
@@ -18,8 +23,11 @@ def records_from_source(source, parameter_label, feedback=None):
     names = source.fields().names()
     if "path" not in names:
         raise QgsProcessingException(
-            f"{parameter_label}: the layer has no 'path' field, so it is not a tile index. Make one with "
-            f"'Split raster into tiles', or give a folder of tiles instead."
+            translate(
+                "TileEmbeddingsAlgorithm",
+                "{}: the layer has no 'path' field, so it is not a tile index. Make one with "
+                "'Split raster into tiles', or give a folder of tiles instead."
+            ).format(parameter_label)
         )
     wanted = [n for n in INDEX_FIELDS if n in names]
     records = []
@@ -54,10 +62,15 @@ def crs_wkt(crs):
 def raster_path(layer, parameter_label):
     """The file behind a raster layer (GDAL layers only)."""
     if layer is None:
-        raise QgsProcessingException(f"{parameter_label}: no raster layer given")
+        raise QgsProcessingException(
+            translate("TileEmbeddingsAlgorithm", "{}: no raster layer given").format(parameter_label)
+        )
     if layer.providerType() != "gdal":
         raise QgsProcessingException(
-            f"{parameter_label}: '{layer.name()}' is served by '{layer.providerType()}'; "
-            f"save it as a GeoTIFF first (Export > Save As)."
+            translate(
+                "TileEmbeddingsAlgorithm", "{}: '{}' is served by '{}'; save it as a GeoTIFF first (Export > Save As)."
+            ).format(
+                parameter_label, layer.name(), layer.providerType()
+            )
         )
     return layer.source().split("|", 1)[0]

@@ -15,18 +15,19 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ..core.seg_kmeans import KMEANS_ITERATIONS, KMEANS_RESTARTS, KMEANS_SEED
 from .base import TileEmbeddingsAlgorithm
 
-GROUP = "Segmentation"
+GROUP = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Segmentation")
 GROUP_ID = "segmentation"
 NEEDED = ("numba",)
 
 
 class TiledSegmentationAlgorithm(TileEmbeddingsAlgorithm):
     NAME = "tiledsegmentation"
-    DISPLAY_NAME = "Tiled Shepherd segmentation"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("TileEmbeddingsAlgorithm", "Tiled Shepherd segmentation")
     GROUP = GROUP
     GROUP_ID = GROUP_ID
 

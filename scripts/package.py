@@ -19,6 +19,7 @@ this fails. Not checked: whether the URLs answer (no network here) and the versi
 on the site.
 """
 import configparser
+import glob
 import io
 import json
 import os
@@ -33,7 +34,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = ["__init__.py", "metadata.txt", "LICENSE", "README.md", "core", "plugin",
            "processing_provider", "resources"]
 SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
-SKIP_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", "~")
+# translation sources (.ts) stay out: the zip holds the .qm that lrelease compiles from them
+SKIP_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", "~", ".ts", ".qm")
+I18N_DIR = os.path.join(ROOT, "resources", "i18n")
 
 
 def version():
@@ -62,14 +65,41 @@ def packaged_files():
     return files
 
 
+def lrelease():
+    for tool in ("lrelease", "lrelease-qt5", "/usr/lib/qt5/bin/lrelease", "lrelease6", "/usr/lib/qt6/bin/lrelease"):
+        if shutil.which(tool):
+            return shutil.which(tool)
+    raise SystemExit("lrelease not found: install Debian's qttools5-dev-tools (make env does)")
+
+
+def compile_translations(out_dir):
+    """Compile every resources/i18n/*.ts into ``out_dir``; (path, name in the zip) of each .qm.
+
+    ``-nounfinished``: a string nobody has translated yet stays English rather than empty.
+    """
+    compiled = []
+    for ts in sorted(glob.glob(os.path.join(I18N_DIR, "*.ts"))):
+        qm = os.path.join(out_dir, os.path.splitext(os.path.basename(ts))[0] + ".qm")
+        r = subprocess.run([lrelease(), "-nounfinished", "-silent", ts, "-qm", qm], capture_output=True, text=True)
+        if r.returncode != 0 or not os.path.exists(qm):
+            raise SystemExit(f"lrelease failed on {ts}:\n{r.stdout}{r.stderr}")
+        compiled.append((qm, f"tile_embeddings/resources/i18n/{os.path.basename(qm)}"))
+    return compiled
+
+
 def build(out_dir):
     files = packaged_files()
     os.makedirs(out_dir, exist_ok=True)
     target = os.path.join(out_dir, f"tile_embeddings-{version()}.zip")
     tmp = target + ".part"
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        for full, name in files:
-            z.write(full, name)
+    qm_dir = tempfile.mkdtemp(prefix="te-qm-")
+    try:
+        files += compile_translations(qm_dir)
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            for full, name in files:
+                z.write(full, name)
+    finally:
+        shutil.rmtree(qm_dir, ignore_errors=True)
     os.replace(tmp, target)
     return target
 
@@ -213,6 +243,10 @@ def check(out_dir):
     """Build the zip into ``out_dir`` and run every check on it; 0 when all pass."""
     target = build(out_dir)
     problems = [f"{os.path.basename(target)}: {p}" for p in check_zip(target)]
+    names = set(zipfile.ZipFile(target).namelist())
+    problems += [f"{os.path.basename(target)}: no compiled translation for {os.path.basename(ts)}"
+                 for ts in glob.glob(os.path.join(I18N_DIR, "*.ts"))
+                 if f"tile_embeddings/resources/i18n/{os.path.splitext(os.path.basename(ts))[0]}.qm" not in names]
     unpacked = tempfile.mkdtemp(prefix="te-zip-")
     try:
         zipfile.ZipFile(target).extractall(unpacked)

@@ -338,9 +338,86 @@ def scenario():
     RESULT["steps"].append("done")
 
 
+def widget_texts(dock):
+    """Every text the dock shows: title, labels, buttons and their tooltips, tabs, column headers.
+    The parts of QGIS's own widgets (the file widget's "…" button) are QGIS's to translate."""
+    from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
+    from qgis.PyQt.QtWidgets import QAbstractButton, QLabel, QTabWidget, QTreeWidget
+
+    def ours(widget):
+        while widget is not None and widget is not dock:
+            if isinstance(widget, (QgsFileWidget, QgsMapLayerComboBox)):
+                return False
+            widget = widget.parentWidget()
+        return True
+
+    texts = [dock.windowTitle()]
+    for w in dock.findChildren(QLabel) + dock.findChildren(QAbstractButton):
+        if ours(w):
+            texts += [t for t in (w.text(), w.toolTip()) if t]
+    for tabs in dock.findChildren(QTabWidget):
+        texts += [tabs.tabText(i) for i in range(tabs.count())]
+    for tree in dock.findChildren(QTreeWidget):
+        texts += [tree.headerItem().text(i) for i in range(tree.headerItem().columnCount())]
+    return texts
+
+
+def scenario_zh_cn():
+    """QGIS started in Simplified Chinese (zh-Hans, the plugin loads zh_CN): the dock, its results and the toolbox entries, read back."""
+    from qgis.core import QgsApplication
+
+    iface = qgis.utils.iface
+    window = iface.mainWindow()
+    window.resize(1500, 950)
+    window.move(0, 0)
+    window.showNormal()
+    RESULT["loaded"] = qgis.utils.loadPlugin("tile_embeddings")
+    RESULT["started"] = qgis.utils.startPlugin("tile_embeddings")
+    RESULT["translation"] = QgsApplication.instance().translation()
+    RESULT["qgis_menu"] = iface.projectMenu().title()  # QGIS's own translation of its Project menu
+    QgsProject.instance().read(CFG["project"])
+    plugin = qgis.utils.plugins["tile_embeddings"]
+    yield 1.0
+    click_widget(plugin.toolbar.widgetForAction(plugin.dock_action))
+    yield Until(lambda: plugin.dock is not None and plugin.dock.isVisible(), 90, "dock shown")
+    dock = STATE["dock"] = plugin.dock
+    dock.session.searchTimed.connect(lambda ms: STATE.update(drawn=STATE["drawn"] + 1, ms=ms))
+    RESULT["action_text"] = plugin.dock_action.text()
+    RESULT["dock_texts"] = widget_texts(dock)
+    provider = QgsApplication.processingRegistry().providerById("tile_embeddings")
+    RESULT["algorithms"] = [[a.id(), a.displayName(), a.group()] for a in provider.algorithms()]
+
+    opened = []
+    dock.session.indexOpened.connect(opened.append)
+    type_path(dock, CFG["index"])
+    yield Until(lambda: opened, 120, "index opened")
+    canvas = iface.mapCanvas()
+    tr = QgsCoordinateTransform(dock.session.crs, canvas.mapSettings().destinationCrs(), QgsProject.instance())
+    extent = tr.transformBoundingBox(dock.session.lookup.extent())
+    extent.scale(1.05)
+    canvas.setExtent(extent)
+    canvas.refresh()
+    yield 2.0
+    click_widget(dock.pick)
+    yield Until(lambda: canvas.mapTool() is dock.tool, 90, "map tool active")
+    n = STATE["drawn"]
+    click_map(tile_centre(CFG["tile_a"]))
+    yield wait_drawn(n, "results of a click")
+    yield 1.0
+    RESULT["info"] = dock.info.text()
+    RESULT["status"] = dock.status.text()
+    RESULT["roles"] = [dock.tree.topLevelItem(i).text(1) for i in range(min(1, dock.tree.topLevelItemCount()))]
+    RESULT["layers"] = sorted(layer.name() for layer in QgsProject.instance().mapLayers().values())
+    RESULT["screenshot_saved"] = window.grab().save(CFG["screenshot"], "PNG")
+    RESULT["steps"].append("done")
+
+
+SCENARIOS = {"walkthrough": scenario, "zh_CN": scenario_zh_cn}
+
+
 def start():
     QTimer.singleShot(int(CFG.get("timeout_s", 480) * 1000), lambda: finish("timed out inside QGIS"))
-    run(scenario())
+    run(SCENARIOS[CFG.get("scenario", "walkthrough")]())
 
 
 QTimer.singleShot(500, start)

@@ -21,6 +21,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProject,
+    QgsVariantUtils,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QMetaType
@@ -404,3 +405,62 @@ def test_no_detection_still_writes_an_empty_layer(processing, scene, tmp_path):
     layer = QgsVectorLayer(res["DETECTIONS"], "d", "ogr")
     assert layer.isValid() and layer.featureCount() == 0 and res["DETECTION_COUNT"] == 0
     assert "max_probability" in layer.fields().names()
+
+
+def test_constant_tiles_are_left_out_of_find_all_unless_asked(processing, neon_osbs, tmp_path):
+    """Real imagery with a fill: OSBS_029 framed by 64 px of nodata on the left and a constant fill
+    on the right (a valid value, not nodata), as embedtiles meets it at a scene's edge. A fill tile
+    labelled positive still trains the classifier, but its look-alikes, the other fill tiles, get no
+    probability and no detection unless INCLUDE_CONSTANT."""
+    src = gdal.Open(str(neon_osbs))
+    data = src.ReadAsArray()[:3].astype(np.uint16) + 1  # 0 is the nodata value below
+    path = str(tmp_path / "framed.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(path, 512, 400, 3, gdal.GDT_UInt16)
+    gt = list(src.GetGeoTransform())
+    ds.SetGeoTransform([gt[0] - 64 * gt[1]] + gt[1:])
+    ds.SetProjection(src.GetProjection())
+    for b in range(3):
+        a = np.zeros((400, 512), np.uint16)  # columns of 64 px tiles: 0 nodata, 1-6 the image, 7 the fill
+        a[:, 64:448] = data[b][:, :384]
+        a[:, 448:] = 4000
+        ds.GetRasterBand(b + 1).WriteArray(a)
+        ds.GetRasterBand(b + 1).SetNoDataValue(0)
+    ds = None
+    index = processing.run("tile_embeddings:embedtiles", {
+        "INPUT": path, "TILE_SIZE": 64, "INPUT_SIZE": 64, "FEATURES": "final",
+        "OUTPUT": str(tmp_path / "framed.teindex")})["OUTPUT"]
+    ix = tindex.open_index(index)
+    fill = {f"framed_r{r}_c7" for r in range(6)}
+    assert {t for t, c in zip(ix.ids, ix.constant) if c} == fill and len(ix) == 42
+    params = {"INDEX": index, "POSITIVE_IDS": "framed_r0_c7", "BACKGROUND": 0,
+              "NEGATIVE_IDS": "framed_r0_c2,framed_r2_c4,framed_r4_c1,framed_r5_c5,framed_r3_c3"}
+
+    def classify(name, **more):
+        feedback = Recorder()
+        res = processing.run("tile_embeddings:classifytiles", {
+            **params, **more, "OUTPUT": str(tmp_path / f"{name}_p.gpkg"),
+            "DETECTIONS": str(tmp_path / f"{name}_d.gpkg"), "PROBABILITY_RASTER": str(tmp_path / f"{name}.tif"),
+            "MODEL_OUTPUT": str(tmp_path / f"{name}.json")}, feedback=feedback)
+        tiles = {f["tile_id"]: None if QgsVariantUtils.isNull(f["probability"]) else f["probability"]
+                 for f in features(res["OUTPUT"])}
+        detected = {t for t, p in tiles.items() if p is not None and p >= 0.5}
+        return res, tiles, detected, feedback
+
+    res, tiles, detected, feedback = classify("default")
+    assert len(tiles) == 42 and all(tiles[t] is None for t in fill)  # NULL
+    assert all(tiles[t] is not None for t in set(tiles) - fill)
+    assert not detected & fill and res["DETECTED_TILES"] == len(detected)
+    for f in features(res["DETECTIONS"]):  # no detection reaches into the fill column
+        assert f.geometry().boundingBox().xMaximum() <= gt[0] + 384 * gt[1] + 1e-6
+    assert any("6 constant tiles" in line for line in feedback.infos)
+    assert core_classifier.load_classifier(res["MODEL_OUTPUT"]).positives == ["framed_r0_c7"]  # trained on it
+    raster = gdal.Open(res["PROBABILITY_RASTER"])
+    band = raster.GetRasterBand(1)
+    cells = band.ReadAsArray()
+    assert cells.shape == (6, 7) and (cells[:, 6] == band.GetNoDataValue()).all()
+    assert (cells[:, :6] != band.GetNoDataValue()).all()
+
+    res, tiles, detected, feedback = classify("all", INCLUDE_CONSTANT=True)
+    assert fill <= detected and res["DETECTED_TILES"] == len(detected)  # identical to the positive
+    assert min(tiles[t] for t in fill) > max(p for t, p in tiles.items() if t not in fill)
+    assert not any("constant tiles" in line for line in feedback.infos)

@@ -46,7 +46,9 @@ def session(qgis_canvas, qgis_new_project, syn_index):
     utm = QgsCoordinateReferenceSystem("EPSG:32617")
     show(qgis_canvas, utm, s.lookup.extent())
     yield s
-    s.clear()
+    lookup = s.lookup
+    s.shutdown()  # closes the tile layer's GeoPackage: left open, QGIS's exit can crash on it
+    assert lookup.geometries._ds is None
 
 
 def show(canvas, crs, extent_in_32617):
@@ -388,3 +390,47 @@ def test_tile_lookup_finds_the_tile_under_a_point(tmp_path, qgis_app, rows, cols
     x0, y0 = tile_centre(0, 0)
     assert lookup.tile_at(QgsPointXY(x0 - 40.0, y0)) is None  # left of the first column
     assert lookup.tile_at(QgsPointXY(x0, y0 - rows * 25.6 - 5.0)) is None  # below the last row
+
+
+@pytest.mark.parametrize("cache", ["fresh", "missing", "damaged", "stale"])
+def test_tile_lookup_grid_cache_is_used_only_when_it_matches(tmp_path, qgis_app, cache):
+    """tiles_grid.npy (written with the tile layer) spares reading tiles.gpkg's columns; an index
+    without it (older), a damaged one or one of another tile layer is ignored and written again."""
+    from tile_embeddings.core import index as core_index
+    from tile_embeddings.plugin.tile_lookup import TileLookup
+
+    folder, _ = make_synthetic_index(str(tmp_path / "grid.teindex"), rows=6, cols=7, dims=8)
+    path = os.path.join(folder, core_index.GRID_COLUMNS)
+    good = np.load(path)
+    if cache == "missing":
+        os.remove(path)
+    elif cache == "damaged":
+        with open(path, "wb") as f:
+            f.write(b"\x93NUMPY\x01\x00garbage")
+    elif cache == "stale":
+        moved = good.copy()
+        moved[:, 3] -= 25.6  # every tile one row lower: the cache of another tile layer
+        np.save(path, moved)
+    index = open_index(folder)
+    lookup = TileLookup(index.tiles_path, index=index)
+    assert lookup.cached == (cache == "fresh")
+    for r, c in ((0, 0), (5, 6), (2, 3)):
+        assert lookup.tile_at(QgsPointXY(*tile_centre(r, c))) == f"syn_r{r}_c{c}"
+    np.testing.assert_allclose(lookup.centers(index.ids), good[:, 2:])
+    np.testing.assert_array_equal(np.load(path), good)  # written again for the next open
+    assert TileLookup(index.tiles_path, index=open_index(folder)).cached
+
+
+def test_first_click_needs_no_id_dict(session, qgis_canvas):
+    """The dock's first click finds its tile, searches and draws without the full id -> row dict
+    (1M entries take 0.6 s to build): rows come from the grid cell and the search's results."""
+    index = session.index
+    index.rows._dict, index.rows._seen, index.rows._thread = None, {}, None  # as right after opening
+    index.rows.start = lambda: None  # and never built in the background during this test
+    tile = session.handle_click(centre(3, 4), QgsCoordinateReferenceSystem("EPSG:32617"))
+    assert tile == "syn_r3_c4" and session.wait()
+    ids, scores = expected(index, ["syn_r3_c4"])
+    assert session.result_ids == ids
+    assert not index.rows.ready()
+    feats = sorted(session.layers.layer("Similar tiles").getFeatures(), key=lambda f: f["rank"])
+    assert [f["tile_id"] for f in feats] == ids

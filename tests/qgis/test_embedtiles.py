@@ -46,8 +46,9 @@ def reference_index(neon_osbs, tmp_path_factory):
 
 def test_embedtiles_writes_a_complete_index(osbs_index, mobilenet_weights):
     res, npy = osbs_index
-    assert res["COUNT"] == 36 and res["DIMS"] == 1280
+    assert res["COUNT"] == 36 and res["DIMS"] == 96 + 1280  # FEATURES auto: mid+final
     ix = open_index(res["OUTPUT"])
+    assert ix.meta["features"] == "mid+final" and ix.meta["skipped_tiles"] == 0
     assert ix.ids[0] == "OSBS_029_r0_c0" and ix.ids[-1] == "OSBS_029_r5_c5"
     np.testing.assert_allclose(np.linalg.norm(ix.embeddings, axis=1), 1.0, rtol=1e-5)
     m = ix.meta
@@ -352,7 +353,7 @@ def test_runtime_is_a_list_recorded_in_the_index_and_both_give_the_same_embeddin
         embed(processing, INPUT=str(neon_osbs), RUNTIME="torch", OUTPUT=str(tmp_path / "t.teindex"), **SMALL)["OUTPUT"]
     )
     assert auto.meta["runtime"] == "onnxruntime" and eager.meta["runtime"] == "torch"
-    assert auto.meta["onnx_file"].endswith("mobilenet_v2-b0353104.onnx")
+    assert auto.meta["onnx_file"].endswith("mobilenet_v2-b0353104.mid-final.onnx")  # FEATURES auto: mid+final
     assert auto.meta["weights_sha256"] == eager.meta["weights_sha256"]
     assert (auto.embeddings * eager.embeddings).sum(1).min() >= 0.9999
 
@@ -429,7 +430,7 @@ def test_export_model_to_onnx_checks_on_real_tiles_and_embed_tiles_uses_the_file
         alg.shortHelpString()
     )
     res = processing.run("tile_embeddings:exportonnx", {"MODEL": "mobilenet_v2", "CHECK_RASTER": str(neon_yell)})
-    assert res["OUTPUT"] == str(fresh_weights_cache / "mobilenet_v2-b0353104.onnx")
+    assert res["OUTPUT"] == str(fresh_weights_cache / "mobilenet_v2-b0353104.mid-final.onnx")
     assert res["MIN_COSINE"] >= 0.9999
     ix = open_index(embed(processing, INPUT=str(neon_osbs), OUTPUT=str(tmp_path / "o.teindex"), **SMALL)["OUTPUT"])
     assert ix.meta["runtime"] == "onnxruntime" and ix.meta["onnx_file"] == res["OUTPUT"]
@@ -442,6 +443,12 @@ def test_export_model_to_onnx_checks_on_real_tiles_and_embed_tiles_uses_the_file
     )
     assert given.meta["onnx_file"] == own and given.meta["weights"] == "torchvision:IMAGENET1K_V1"
     np.testing.assert_allclose(given.embeddings, ix.embeddings, atol=1e-5)
+    # FEATURES: the final layer's export is another file; a file is refused for features it lacks
+    final = processing.run("tile_embeddings:exportonnx", {"MODEL": "mobilenet_v2", "FEATURES": "final"})
+    assert final["OUTPUT"] == str(fresh_weights_cache / "mobilenet_v2-b0353104.onnx")
+    with pytest.raises(QgsProcessingException, match="FEATURES"):
+        embed(processing, INPUT=str(neon_osbs), WEIGHTS=own, FEATURES="final", OUTPUT=str(tmp_path / "f.teindex"),
+              **SMALL)
 
 
 NO_TORCH_QGIS = r"""
@@ -494,3 +501,14 @@ def test_without_torch_qgis_and_the_dock_embed_and_search_from_the_model_file(ne
     rank, tile_id, score = report["results"][0]
     assert (rank, tile_id) == (1, "OSBS_029_r4_c1") and score >= 0.9999
     assert report["dock_ok"] is True and report["dock_ids"][0] == "OSBS_029_r4_c1" and report["dock_scores"] == 36
+
+
+def test_rotation_rot2_is_recorded_and_conflicts_are_refused(processing, neon_osbs, tmp_path):
+    res = embed(processing, INPUT=str(neon_osbs), ROTATION="rot2", FEATURES="mid", OUTPUT=str(tmp_path / "r.teindex"),
+                **SMALL)
+    ix = open_index(res["OUTPUT"])
+    assert ix.meta["preprocessing"]["rotation_invariant"] == "rot2" and ix.meta["features"] == "mid"
+    assert res["DIMS"] == 96
+    with pytest.raises(QgsProcessingException, match="rot8"):
+        embed(processing, INPUT=str(neon_osbs), ROTATION="rot2", ROTATION_INVARIANT=True,
+              OUTPUT=str(tmp_path / "x.teindex"), **SMALL)

@@ -184,3 +184,31 @@ def test_scattered_detections_are_drawn_as_cells(setup, monkeypatch):
     assert int((cells == 1).sum()) == int((p >= 0.5).sum()) > 0
     group = QgsProject.instance().layerTreeRoot().findGroup("Tile Embeddings")
     assert group.children()[0].layerId() == layer.id()  # above the probability layer
+
+
+def test_find_all_leaves_constant_tiles_out(setup, labelled):
+    """Tiles flagged constant (a fill, a blank scan: constant.npy) get no probability in the dock,
+    so they are neither detected nor proposed; a labelled constant tile still trains."""
+    from tile_embeddings.core import index as tindex
+
+    session, find_all, clusters, _ = setup
+    target = 2
+    yes = tiles_of(clusters, target, 4)
+    flags = clusters == target
+    flags[np.flatnonzero(flags)[1:4]] = False  # three labelled positives stay ordinary tiles...
+    tindex.write_constant(labelled[0], flags)  # ...the first and every unlabelled target tile are "fill"
+    assert session.open_index(labelled[0], wait=True)
+    for t in yes:
+        click(session, t, "positive")
+    for t in tiles_of(clusters, (target + 1) % 5, 2) + tiles_of(clusters, 4, 2):
+        click(session, t, "negative")
+    trained = []
+    find_all.trained.connect(trained.append)
+    find_all.set_active(True)
+    assert wait(find_all, session) and trained
+    p = find_all.probabilities
+    assert np.isnan(p[flags]).all() and np.isfinite(p[~flags]).all()
+    assert trained[-1]["detections"] == int((p[~flags] >= 0.5).sum())
+    rows = session.index.rows_of(find_all.proposals)
+    assert find_all.proposals and not flags[rows].any()
+    assert yes[0] in find_all.classifier.positives  # the constant positive was trained on

@@ -131,7 +131,7 @@ def test_index_model_builds_an_index_on_neon(neon_index):
     assert res["similarity_index"] == out["similarity_index"]
     ix = open_index(res["similarity_index"])
     assert sorted(ix.ids) == sorted(f"t_r{r}_c{c}" for r in range(3) for c in range(3))
-    assert ix.embeddings.shape == (9, 1280)
+    assert ix.embeddings.shape == (9, 96 + 1280)  # FEATURES: the default mid+final
 
 
 def centre_of(tile_index, tile_id):

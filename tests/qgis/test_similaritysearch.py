@@ -307,3 +307,37 @@ def test_algorithm_metadata(te_provider):
     assert alg.group() == "Embeddings and search" and alg.svgIconPath().endswith("similaritysearch.svg")
     assert "negatives" in alg.shortHelpString()
     assert alg.canExecute()[0]
+
+
+def test_empty_tiles_are_skipped_and_constant_tiles_left_out_unless_asked(processing, neon_osbs, tmp_path):
+    """OSBS_029 framed by 64 px of nodata on the left and a constant fill on the right (no nodata
+    declared for the fill: a fill value is not nodata): embedtiles leaves the nodata tiles out and
+    flags the fill; similaritysearch leaves the fill out of results unless INCLUDE_CONSTANT."""
+    src = gdal.Open(str(neon_osbs))
+    data = src.ReadAsArray()[:3].astype(np.uint16) + 1  # 0 is the nodata value below
+    path = str(tmp_path / "framed.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(path, 512, 400, 3, gdal.GDT_UInt16)
+    gt = list(src.GetGeoTransform())
+    ds.SetGeoTransform([gt[0] - 64 * gt[1]] + gt[1:])
+    ds.SetProjection(src.GetProjection())
+    for b in range(3):
+        a = np.zeros((400, 512), np.uint16)  # columns of 64 px tiles: 0 nodata, 1-6 the image, 7 the fill
+        a[:, 64:448] = data[b][:, :384]
+        a[:, 448:] = 4000  # the constant fill, a valid value
+        ds.GetRasterBand(b + 1).WriteArray(a)
+        ds.GetRasterBand(b + 1).SetNoDataValue(0)
+    ds = None
+    out = tmp_path / "framed.teindex"
+    res = processing.run("tile_embeddings:embedtiles", {
+        "INPUT": path, "TILE_SIZE": 64, "INPUT_SIZE": 64, "FEATURES": "final", "OUTPUT": str(out)})
+    ix = open_index(res["OUTPUT"])
+    # 8 x 6 = 48 tiles: column 0 nodata (6 skipped), column 7 the fill (6 constant)
+    assert res["COUNT"] == 42 and res["DIMS"] == 1280 and ix.meta["features"] == "final"
+    assert ix.meta["skipped_tiles"] == 6 and not any(t.endswith("_c0") for t in ix.ids)
+    fill = {t for t, c in zip(ix.ids, ix.constant) if c}
+    assert fill == {f"framed_r{r}_c7" for r in range(6)}
+    _, rows = run(processing, tmp_path, INDEX=str(out), QUERY_IDS="framed_r0_c7", K=42)
+    assert len(rows) == 36 and not {f["tile_id"] for f in rows} & fill  # a constant query still works
+    _, rows = run(processing, tmp_path, INDEX=str(out), QUERY_IDS="framed_r0_c7", K=42, INCLUDE_CONSTANT=True,
+                  OUTPUT=str(tmp_path / "all.gpkg"))
+    assert len(rows) == 42 and {f["tile_id"] for f in rows[:6]} == fill

@@ -415,3 +415,33 @@ def test_detections_of_a_trained_classifier_are_the_two_blocks(scene):
     assert sorted(d.tile_count for d in got) == [20, 20]
     assert sorted(sorted(ix.ids[r] for r in d.rows) for d in got) == sorted(
         sorted(tid(r, c) for r, c in block) for block in (BLOCK_A, BLOCK_B))
+
+
+# -- constant tiles (issue 16) --------------------------------------------------------------------
+def test_constant_tiles_get_no_probability_and_are_never_proposed_unless_asked(tmp_path):
+    """Six tiles of one fill embed alike: labelled as a positive, one still trains the classifier, but
+    scoring leaves every flagged tile out (NaN), so none is detected or proposed; include_constant
+    keeps them. An index without constant.npy hides nothing."""
+    rng = np.random.default_rng(3)
+    emb = rng.normal(size=(60, 16))
+    fill = [6, 7, 8, 9, 18, 19]
+    emb[fill] = emb[6] + 1e-5 * rng.normal(size=(6, 16))
+    folder = make_index(tmp_path / "c.teindex", emb, tile=TILE, cols=10)
+    ix = tindex.open_index(folder)
+    model = clf.train(ix, [ix.ids[6], ix.ids[1]], [ix.ids[r] for r in (20, 30, 40, 50)], quality=False)
+    with_fill = model.score(ix)
+    assert ix.constant is None and (with_fill[fill] >= 0.5).all()  # no flags: nothing hidden
+    flags = np.zeros(60, bool)
+    flags[fill] = True
+    tindex.write_constant(folder, flags)
+    ix = tindex.open_index(folder)
+    p = model.score(ix)
+    assert np.isnan(p[fill]).all() and np.isfinite(p[~flags]).all()
+    np.testing.assert_array_equal(p[~flags], with_fill[~flags])
+    np.testing.assert_array_equal(model.score(ix, include_constant=True), with_fill)
+    assert not set(clf.detected_rows(p, 0.5)) & set(fill)
+    got = clf.propose(ix, model, p, n=60, max_cosine=1.0)
+    assert got and not set(ix.rows_of(got)) & set(fill)
+    assert len(got) == 60 - 6 - 5  # every other tile: not the fill, not the five other labelled tiles
+    assert clf.detection_regions(ix, p, 0.5) and all(
+        not set(d.rows) & set(fill) for d in clf.detection_regions(ix, p, 0.5))

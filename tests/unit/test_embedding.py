@@ -80,20 +80,21 @@ def built(tmp_path_factory, raster, weights):
 
 def test_index_holds_unit_embeddings_ids_and_metadata(built, weights):
     ix, _ = built
-    assert len(ix) == 12 and ix.dims == 1280
+    assert len(ix) == 12 and ix.dims == 96 + 1280  # FEATURES mid+final, the default
     assert ix.ids[:5] == ["scene_r0_c0", "scene_r0_c1", "scene_r0_c2", "scene_r0_c3", "scene_r1_c0"]
     np.testing.assert_allclose(np.linalg.norm(ix.embeddings, axis=1), 1.0, rtol=1e-5)
     m = ix.meta
     import hashlib
 
     assert m["weights_sha256"] == hashlib.sha256(open(weights, "rb").read()).hexdigest()
-    assert m["model"] == "mobilenet_v2" and m["dims"] == 1280 and m["count"] == 12
+    assert m["model"] == "mobilenet_v2" and m["dims"] == 1376 and m["count"] == 12
+    assert m["features"] == "mid+final" and m["mid_block"] == "features.13" and m["skipped_tiles"] == 0
     p = m["preprocessing"]
     assert p["bands"] == [1, 2, 3] and p["stretch"] == "global" and p["input_size"] == 32
     assert len(p["cuts"]) == 3 and all(lo < hi for lo, hi in p["cuts"])
     assert m["tile_size"] == 32 and m["device"] == "cpu"
     assert m["runtime"] == "onnxruntime" and m["threads"] >= 1  # the default when it is installed
-    assert os.path.basename(m["onnx_file"]) == f"mobilenet_v2-{m['weights_sha256'][:8]}.onnx"
+    assert os.path.basename(m["onnx_file"]) == f"mobilenet_v2-{m['weights_sha256'][:8]}.mid-final.onnx"
     assert "32617" in ix.crs_wkt
     assert not os.path.exists(ix.path + ".partial")
 

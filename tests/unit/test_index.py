@@ -268,3 +268,90 @@ def test_publish_replaces_a_damaged_index_but_not_a_foreign_meta_json(tmp_path):
     with pytest.raises(InputError) as e:
         make_index(foreign, rng.normal(size=(3, 4)))
     assert e.value.parameter == "OUTPUT" and (foreign / "meta.json").read_text() == '{"format": "another-tool"}'
+
+
+def test_row_lookup_answers_before_its_dict_is_built(tmp_path):
+    """A click's first search must not wait for the 1M-entry id -> row dict: single ids are found
+    by a scan (or a noted row), the dict is built once in the background."""
+    ids = [f"t_r{i // 10}_c{i % 10}" for i in range(50)]
+    rows = tindex.RowLookup(ids)
+    assert rows.get("t_r2_c3") == 23 and rows["t_r0_c0"] == 0 and not rows.ready()
+    assert "nope" not in rows and rows.get("nope") is None
+    with pytest.raises(KeyError):
+        rows["nope"]
+    rows.note(["t_r4_c9", "t_r1_c1"], [49, 7])  # a wrong hint (row 7 is t_r0_c7) is not believed
+    assert rows["t_r4_c9"] == 49 and rows["t_r1_c1"] == 11
+    rows.start()
+    assert rows.mapping() == {t: i for i, t in enumerate(ids)} and rows.ready()
+    rows.start()  # idempotent
+    assert rows["t_r3_c3"] == 33
+
+    ix = tindex.open_index(make_index(tmp_path / "a.teindex", np.eye(30, 8, dtype=np.float32) + 0.1))
+    assert ix.row_of("t_r2_c5") == 25 and not ix.rows.ready()
+    np.testing.assert_array_equal(ix.rows_of([f"t_r0_c{i}" for i in range(10)]), np.arange(10))
+    assert ix.rows.ready()  # many ids: the dict, once
+    assert ix.positions() is ix.rows.mapping()
+
+
+def test_grid_columns_cache_is_written_with_the_tile_layer_and_checked(tmp_path):
+    from osgeo import ogr
+
+    folder = make_index(tmp_path / "a.teindex", np.random.default_rng(0).normal(size=(30, 8)), tile=10.0, cols=6)
+    columns = tindex.read_grid_columns(folder, 30)
+    assert columns.shape == (30, 4)
+    np.testing.assert_array_equal(columns[7], [1, 1, 400015.0, 3279985.0])
+    assert tindex.read_grid_columns(folder, 31) is None  # another tile count
+    ds = ogr.Open(os.path.join(folder, tindex.TILES))
+    layer = ds.GetLayerByName(tindex.TILES_LAYER)
+    assert tindex.grid_columns_match(layer, columns)
+    stale = columns.copy()
+    stale[-1, 2] += 10.0  # the last tile moved: a cache of another tile layer
+    assert not tindex.grid_columns_match(layer, stale)
+    assert not tindex.grid_columns_match(layer, columns[:-1])
+    ds = None
+    path = os.path.join(folder, tindex.GRID_COLUMNS)
+    with open(path, "r+b") as f:  # truncated
+        f.truncate(200)
+    assert tindex.read_grid_columns(folder, 30) is None
+    with open(path, "wb") as f:
+        f.write(b"not a numpy file")
+    assert tindex.read_grid_columns(folder, 30) is None
+    np.save(path, np.full((30, 4), np.nan))
+    assert tindex.read_grid_columns(folder, 30) is None
+    # records without grid columns leave no cache (an older one would describe another layer)
+    assert tindex.write_grid_columns(folder, columns) and os.path.exists(path)
+    grid = tindex.GridColumns([{"tile_id": "x"}], folder)
+    assert [r["tile_id"] for r in grid] == ["x"]
+    assert not os.path.exists(path) and not grid.written
+    # streamed in blocks: a layer of more rows than a block is written whole
+    recs = [{"row": i // 7, "col": i % 7, "center_x": 5.0 * i, "center_y": -1.0 * i} for i in range(20)]
+    grid = tindex.GridColumns(recs, folder)
+    grid.BLOCK = 6
+    assert len(list(grid)) == 20 and grid.written
+    np.testing.assert_array_equal(tindex.read_grid_columns(folder, 20)[:, 2], 5.0 * np.arange(20))
+    assert [n for n in os.listdir(folder) if "tmp" in n] == []
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads RSS from /proc")
+def test_release_pages_takes_written_rows_out_of_the_resident_set(tmp_path):
+    """Rows written through the embeddings' memory map stay resident (5 GB at 1M x 1280) until
+    released; the file keeps them."""
+
+    def rss_file_mb():
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) / 1024 for line in f if line.startswith("RssFile:"))
+
+    path = str(tmp_path / "e.npy")
+    emb = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(40_000, 256))  # 39 MB
+    before = rss_file_mb()
+    emb[:] = 1.5
+    emb.flush()
+    assert rss_file_mb() - before > 30
+    assert tindex.release_pages(emb)
+    assert rss_file_mb() - before < 5
+    emb[-1] = 2.0  # still writable after the release
+    emb.flush()
+    del emb
+    back = np.load(path)
+    assert back[0, 0] == 1.5 and back[-1, 0] == 2.0 and back.shape == (40_000, 256)
+    assert not tindex.release_pages(np.zeros(3))  # not a memory map: nothing to do

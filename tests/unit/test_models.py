@@ -34,8 +34,8 @@ def reference_features(net, x):
 
 def test_state_dict_file_gives_pooled_penultimate_features(random_mobilenet):
     path, net = random_mobilenet
-    ext = runtimes.load_extractor("mobilenet_v2", str(path), "cpu", input_size=32, runtime="torch")
-    assert ext.dims == 1280
+    ext = runtimes.load_extractor("mobilenet_v2", str(path), "cpu", input_size=32, runtime="torch", features="final")
+    assert ext.dims == 1280 and ext.features == "final" and ext.describe()["features"] == "final"
     assert ext.kind == "torchvision"
     assert ext.weights_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert ext.runtime == "torch" and ext.describe()["runtime"] == "torch"
@@ -55,8 +55,82 @@ def test_wrapped_prefixed_and_headless_checkpoints_load(random_mobilenet, tmp_pa
     x = torch.rand(1, 3, 32, 32)
     ref = reference_features(net, x).numpy()
     for p in (wrapped, headless):
-        ext = runtimes.load_extractor("mobilenet_v2", str(p), "cpu", input_size=32, runtime="torch")
+        ext = runtimes.load_extractor("mobilenet_v2", str(p), "cpu", input_size=32, runtime="torch", features="final")
         np.testing.assert_allclose(ext(x.numpy()), ref, rtol=1e-4, atol=1e-5)
+
+
+def hooked_parts(net, x, block):
+    """Independently of the plugin: block ``block`` of ``net.features`` and the final layer,
+    average-pooled, from one forward pass with a forward hook."""
+    kept = {}
+    handle = net.features[block].register_forward_hook(lambda m, i, o: kept.update(mid=o))
+    try:
+        final = reference_features(net, x)
+    finally:
+        handle.remove()
+    return kept["mid"].mean(dim=(2, 3)).numpy(), final.numpy()
+
+
+def l2(a):
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def test_default_features_are_the_mid_block_and_the_final_layer_each_normalised(random_mobilenet):
+    path, net = random_mobilenet
+    x = torch.rand(3, 3, 64, 64)
+    mid, final = hooked_parts(net, x, 13)
+    assert mid.shape == (3, 96) and final.shape == (3, 1280)
+    ext = runtimes.load_extractor("mobilenet_v2", str(path), "cpu", input_size=64, runtime="torch")
+    assert models.DEFAULT_FEATURES == "mid+final"
+    assert ext.features == "mid+final" and ext.mid_block == "features.13" and ext.dims == 96 + 1280
+    d = ext.describe()
+    assert d["features"] == "mid+final" and d["mid_block"] == "features.13"
+    out = ext(x.numpy())
+    np.testing.assert_allclose(out, np.concatenate([l2(mid), l2(final)], axis=1), rtol=1e-4, atol=1e-5)
+    # mid alone: the block pooled, without running the later blocks
+    only = runtimes.load_extractor("mobilenet_v2", str(path), "cpu", input_size=64, runtime="torch", features="mid")
+    assert only.dims == 96 and only.module.truncated
+    np.testing.assert_allclose(only(x.numpy()), mid, rtol=1e-4, atol=1e-5)
+
+
+def test_rotation_invariance_holds_with_the_default_features(random_mobilenet):
+    from tile_embeddings.core.embedding import embed_inputs
+
+    path, _ = random_mobilenet
+    ext = runtimes.load_extractor("mobilenet_v2", str(path), "cpu", input_size=64, runtime="torch")
+    x = torch.rand(2, 3, 64, 64).numpy()
+    turned = np.ascontiguousarray(np.rot90(x, 1, axes=(2, 3)))
+    a, b = embed_inputs(ext, x, True), embed_inputs(ext, turned, True)
+    assert a.shape == (2, 1376)
+    np.testing.assert_allclose(a, b, atol=1e-5)  # the average of the 8 views of the combined vector
+    assert (embed_inputs(ext, x) * embed_inputs(ext, turned)).sum(1).min() < 0.9999  # not invariant alone
+
+
+@pytest.mark.parametrize("name", list(models.SUPPORTED_MODELS) + ["mobilenet_v3_large", "mobilenet_v3_small"])
+def test_every_backbones_mid_block_is_its_last_block_at_stride_16(name):
+    net = torchvision.models.get_model(name, weights=None).eval()
+    block = models.mid_block(name, net)
+    assert block == models._stride16_probe(net)  # the table agrees with the shapes of a forward pass
+    kept = {}
+    net.get_submodule(block).register_forward_hook(lambda m, i, o: kept.update(side=o.shape[-1], c=o.shape[1]))
+    with torch.inference_mode():
+        net(torch.zeros(1, 3, 224, 224))
+    assert kept["side"] == 224 // 16
+
+
+def test_features_of_a_model_file_of_ones_own_are_the_final_ones(tmp_path, random_mobilenet):
+    torch.manual_seed(1)
+    script = tmp_path / "encoder.pt"
+    torch.jit.script(torch.nn.Sequential(torch.nn.Conv2d(3, 5, 3), torch.nn.ReLU())).save(str(script))
+    ext = runtimes.load_extractor("mobilenet_v2", str(script), "cpu", input_size=32, runtime="torch")
+    assert ext.features == "final" and ext.dims == 5  # auto: final
+    for asked in ("mid", "mid+final"):
+        with pytest.raises(InputError) as e:
+            runtimes.load_extractor("mobilenet_v2", str(script), "cpu", input_size=32, runtime="torch", features=asked)
+        assert e.value.parameter == "FEATURES" and "Set FEATURES to final" in e.value.message
+    with pytest.raises(InputError) as e:
+        runtimes.load_extractor("mobilenet_v2", str(random_mobilenet[0]), "cpu", 32, runtime="torch", features="gem")
+    assert e.value.parameter == "FEATURES" and "mid+final, final, mid" in e.value.message
 
 
 def test_weights_of_another_architecture_are_refused(random_mobilenet):
@@ -230,7 +304,7 @@ def test_missing_weights_are_downloaded_checked_and_cached(empty_cache, tmp_path
     assert os.listdir(empty_cache) == [MOBILENET]  # no temporary file left beside it
     assert cached.read_bytes() == real
     assert ext.weights_path == str(cached) and ext.weights_label == "torchvision:IMAGENET1K_V1"
-    assert ext.weights_sha256 == hashlib.sha256(real).hexdigest() and ext.dims == 1280
+    assert ext.weights_sha256 == hashlib.sha256(real).hexdigest() and ext.dims == 1376  # mid+final
     # progress: a rising fraction up to 1, and lines for the log saying what, from where, how big
     assert log["fractions"] == sorted(log["fractions"]) and log["fractions"][-1] == 1.0
     assert len(log["fractions"]) > 10
@@ -384,3 +458,33 @@ def test_with_neither_runtime_the_message_says_what_to_install(monkeypatch):
     with pytest.raises(InputError) as e:
         runtimes.load_extractor("mobilenet_v2", None, "cpu", runtime="torch")
     assert "needs torch, torchvision" in e.value.message and "pip install torch torchvision" in e.value.message
+
+
+def test_rot2_averages_the_tile_and_its_quarter_turn(random_mobilenet):
+    from tile_embeddings.core.embedding import Preprocessing, embed_inputs
+    from tile_embeddings.core.model_input import canonical_rotation, rotation_name
+
+    path, _ = random_mobilenet
+    ext = runtimes.load_extractor("mobilenet_v2", str(path), "cpu", input_size=64, runtime="torch")
+    x = torch.rand(2, 3, 64, 64).numpy()
+    quarter = np.ascontiguousarray(np.rot90(x, 1, axes=(2, 3)))
+    expected = l2((ext(x) + ext(quarter)) / 2)
+    np.testing.assert_allclose(embed_inputs(ext, x, "rot2"), expected, rtol=1e-4, atol=1e-5)
+    # how the settings are recorded: the old booleans unchanged, rot2 by name
+    assert [canonical_rotation(v) for v in (False, True, "none", "rot8", "rot2")] == [False, True, False, True, "rot2"]
+    assert [rotation_name(v) for v in (False, True, "rot2")] == ["none", "rot8", "rot2"]
+    prep = Preprocessing(rotation_invariant="rot2")
+    assert prep.to_meta()["rotation_invariant"] == "rot2"
+    assert Preprocessing.from_meta(prep.to_meta()).rotation_invariant == "rot2"
+    with pytest.raises(InputError) as e:
+        Preprocessing(rotation_invariant="rot3")
+    assert e.value.parameter == "ROTATION"
+
+
+def test_rotation_settings_are_not_confused_with_numbers():
+    from tile_embeddings.core.model_input import canonical_rotation, rotation_views
+
+    x = np.zeros((1, 3, 8, 8), np.float32)
+    assert canonical_rotation(True) is True and canonical_rotation(False) is False  # True == 1, False == 0
+    assert canonical_rotation(np.bool_(True)) is True
+    assert [len(rotation_views(x, v)) for v in (False, True, "rot2", "rot8", "none")] == [1, 8, 2, 8, 1]

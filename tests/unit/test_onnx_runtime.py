@@ -74,13 +74,15 @@ def test_imagenet_export_is_kept_beside_its_checkpoint_and_equals_torch_on_real_
     imagenet_export, torch_home, mobilenet_weights, real_tiles
 ):
     path, report, texts = imagenet_export
-    assert path == str(torch_home / "mobilenet_v2-b0353104.onnx")  # the weights' hash in its name
-    assert sorted(os.listdir(torch_home)) == ["mobilenet_v2-b0353104.onnx", "mobilenet_v2-b0353104.pth"]
+    # the weights' hash and the default features in its name
+    assert path == str(torch_home / "mobilenet_v2-b0353104.mid-final.onnx")
+    assert "mobilenet_v2-b0353104.mid-final.onnx" in os.listdir(torch_home)
     assert report["check_tiles"] == 16 and report["min_cosine"] >= MIN_COSINE
     assert "agrees with torch on 16 tiles" in texts[-1] or "agrees with torch on 16 tiles" in report["text"]
     meta = onnx_runtime.read_metadata(path)
     assert meta["model"] == "mobilenet_v2" and meta["weights"] == "torchvision:IMAGENET1K_V1"
-    assert meta["weights_sha256"] == sha256(mobilenet_weights) and meta["dims"] == 1280
+    assert meta["weights_sha256"] == sha256(mobilenet_weights) and meta["dims"] == 96 + 1280
+    assert meta["features"] == "mid+final" and meta["mid_block"] == "features.13" and report["features"] == "mid+final"
     assert meta["opset"] == 17 and meta["model_kind"] == "torchvision"
     # found by load_extractor (no second export), and compared here on its own with torch
     texts = []
@@ -91,12 +93,32 @@ def test_imagenet_export_is_kept_beside_its_checkpoint_and_equals_torch_on_real_
     for size in (224, 160):  # one file for every input size
         x = model_input(real_tiles, size, ref.mean, ref.std)
         a, b = ort(x), ref(x)
-        assert a.shape == b.shape == (16, 1280)
+        assert a.shape == b.shape == (16, 1376) and ort.features == ref.features == "mid+final"
         assert onnx_runtime.cosines(a, b).min() >= MIN_COSINE
         np.testing.assert_allclose(a, b, atol=1e-3 * np.abs(b).max())
     # a dynamic batch: one tile or five give the same rows as sixteen
     np.testing.assert_allclose(ort(x[:1]), a[:1], atol=1e-5)
     np.testing.assert_allclose(ort(x[3:8]), a[3:8], atol=1e-5)
+
+
+def test_the_final_features_export_is_another_file_and_a_mismatch_is_refused(imagenet_export, torch_home, real_tiles):
+    final, report = export_onnx("mobilenet_v2", check_tiles=real_tiles[:4], features="final")
+    assert final == str(torch_home / "mobilenet_v2-b0353104.onnx") and report["min_cosine"] >= MIN_COSINE
+    assert onnx_runtime.read_metadata(final)["features"] == "final"
+    ort = runtimes.load_extractor("mobilenet_v2", None, "cpu", 224, features="final")
+    assert ort.path == final and ort.dims == 1280 and ort.features == "final"
+    default = runtimes.load_extractor("mobilenet_v2", None, "cpu", 224)
+    assert default.path == imagenet_export[0] and default.dims == 1376
+    # a file asked for features it does not compute is refused, naming FEATURES
+    for path, asked in ((final, "mid+final"), (imagenet_export[0], "final"), (imagenet_export[0], "mid")):
+        with pytest.raises(InputError) as e:
+            onnx_runtime.OnnxExtractor(path, "cpu", None, 224, features=asked)
+        assert e.value.parameter == "FEATURES" and "export the model with FEATURES" in e.value.message
+        with pytest.raises(InputError) as e:
+            runtimes.load_extractor("mobilenet_v2", path, "cpu", 224, features=asked)
+        assert e.value.parameter == "FEATURES"
+    # given as the weights, an export runs with its own features
+    assert runtimes.load_extractor("mobilenet_v2", final, "cpu", 224).features == "final"
 
 
 @pytest.mark.parametrize("name", models.SUPPORTED_MODELS)
@@ -111,6 +133,7 @@ def test_every_supported_backbone_exports_and_equals_torch(name, tmp_path, real_
     ort = onnx_runtime.OnnxExtractor(path, "cpu", None, 128)
     ref = runtimes.load_extractor(name, str(weights), "cpu", 128, runtime="torch")
     assert ort.dims == ref.dims and ort.weights_sha256 == sha256(weights) and ort.model == name
+    assert ort.features == ref.features == "mid+final" and ort.mid_block == ref.mid_block
     x = model_input(real_tiles[4:8], 128, ref.mean, ref.std)
     assert onnx_runtime.cosines(ort(x), ref(x)).min() >= MIN_COSINE
 
@@ -123,7 +146,7 @@ def test_weights_of_ones_own_are_exported_once_under_their_hash(tmp_path, torch_
     ort = runtimes.load_extractor(
         "mobilenet_v2", str(weights), "cpu", 64, Progress(on_text=texts.append), sample_tiles=lambda: real_tiles[:4]
     )
-    cached = torch_home / f"mobilenet_v2-{sha256(weights)[:8]}.onnx"
+    cached = torch_home / f"mobilenet_v2-{sha256(weights)[:8]}.mid-final.onnx"
     assert ort.path == str(cached) and any("agrees with torch on 4 tiles" in t for t in texts)
     assert ort.weights_label == str(weights)
     d = ort.describe()
@@ -198,7 +221,7 @@ def test_a_cached_file_of_other_weights_is_replaced_by_a_fresh_export(tmp_path, 
     torch.manual_seed(4)
     other = tmp_path / "other.pth"
     torch.save(torchvision.models.mobilenet_v2(weights=None).state_dict(), other)
-    export_onnx("mobilenet_v2", str(other), str(checkpoints / "mobilenet_v2-b0353104.onnx"))
+    export_onnx("mobilenet_v2", str(other), str(checkpoints / "mobilenet_v2-b0353104.mid-final.onnx"))
     ext = runtimes.load_extractor("mobilenet_v2", None, "cpu", 64)
     assert ext.weights_sha256 == sha256(mobilenet_weights)  # exported again from the real checkpoint
     assert onnx_runtime.read_metadata(ext.path)["weights_sha256"] == sha256(mobilenet_weights)
@@ -217,7 +240,7 @@ _report = {"missing": models.missing_modules(("torch", "torchvision", "onnx", "o
 out = embed_tiles(os.environ["OUT"], raster=os.environ["RASTER"], tile_size=100, batch_size=4)
 ix = open_index(out)
 _report.update(meta={k: ix.meta.get(k) for k in ("runtime", "model", "weights", "weights_sha256", "onnx_file",
-                                                 "model_kind", "threads")})
+                                                 "model_kind", "threads", "features")})
 _, res, _ = run_query(ix, images=[(os.environ["QUERY"], None, "crop")], k=3)
 _report.update(ids=list(res.ids), scores=[float(s) for s in res.scores])
 """
@@ -239,6 +262,7 @@ def test_without_torch_the_whole_path_runs_from_the_model_file(imagenet_export, 
     m = report["meta"]
     assert m["runtime"] == "onnxruntime" and m["model_kind"] == "torchvision" and m["threads"] >= 1
     assert m["onnx_file"] == imagenet_export[0] and m["weights"] == "torchvision:IMAGENET1K_V1"
+    assert m["features"] == "mid+final"
     assert report["ids"][0] == "OSBS_029_r1_c2" and report["scores"][0] >= MIN_COSINE
     # the same numbers as torch: an index built here with torch from the same weights
     ref = open_index(embed_tiles(str(tmp_path / "torch.teindex"), raster=str(neon_osbs), tile_size=100,
@@ -265,8 +289,9 @@ except InputError as e:
     msg = report["error"]
     folder = os.path.join(str(tmp_path / "empty_home"), "hub", "checkpoints")
     assert report["parameter"] == "WEIGHTS" and report["torch_imported"] == []
-    assert f"copy mobilenet_v2-b0353104.onnx into {folder}" in msg
-    assert "Export model to ONNX" in msg and "python3 -m tile_embeddings.core.onnx_export mobilenet_v2" in msg
+    assert f"copy mobilenet_v2-b0353104.mid-final.onnx into {folder}" in msg
+    assert "Export model to ONNX" in msg
+    assert "python3 -m tile_embeddings.core.onnx_export mobilenet_v2 --features mid+final" in msg
     assert "pip install torch torchvision onnx" in msg
     assert not (tmp_path / "x.teindex").exists()
 
