@@ -8,10 +8,10 @@ input is a synthetic 3-band uint8 GeoTIFF of sqrt(N) x sqrt(N) tiles of 16 px (1
 one 3x3 convolution (8 channels) that the plugin average-pools, at input size 16, so the model is
 not the cost: what is measured is the pipeline's own memory. No IVF index is trained (a separate,
 optional step after the embeddings); above the exact-search threshold (250,000 tiles) the run ends
-by building the search codes, as every 'Embed tiles' run of that size does. GDAL's block cache is part of any process that reads rasters
-and grows with the raster read up to ``GDAL_CACHEMAX`` (5 % of RAM by default, in QGIS too):
-``--gdal-cache MB`` sets it for the runs (default 256; 0 keeps GDAL's default), so that the
-figures show the pipeline's memory rather than the cache's size.
+by building the search codes, as every 'Embed tiles' run of that size does. GDAL's block cache is
+part of any process that reads rasters; the tile readers drop the block rows they have passed, but
+its ceiling is ``GDAL_CACHEMAX`` (5 % of RAM by default, in QGIS too): ``--gdal-cache MB`` sets it
+for the runs (default 256; 0 keeps GDAL's default), as the figures in README.md were measured.
 
 Prints, per size: tiles, seconds, tiles/s, RSS before, peak RSS, peak - before; then the ratio of
 the peaks 1M / 10k (goal ~1) and of the increments.
