@@ -363,7 +363,8 @@ def widget_texts(dock):
 
 
 def scenario_zh_cn():
-    """QGIS started in Simplified Chinese (zh-Hans, the plugin loads zh_CN): the dock, its results and the toolbox entries, read back."""
+    """QGIS started in Simplified Chinese (zh-Hans; the plugin loads zh_CN): the dock, its results,
+    the toolbox entries and QGIS's own menu, read back."""
     from qgis.core import QgsApplication
 
     iface = qgis.utils.iface

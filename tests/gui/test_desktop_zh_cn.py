@@ -2,8 +2,9 @@
 
 A fresh profile holds the packaged plugin (its zip carries the .qm that lrelease compiled) and the
 locale setting a person makes in Settings > Options > General (override the system locale,
-简体中文, which QGIS stores as ``zh-Hans``: QGIS's own menus and the plugin both turn Chinese). desktop_driver.py's zh_CN scenario opens the dock from the toolbar, reads back its texts
-and the Processing toolbox's entries, opens an index, clicks a tile, and saves a screenshot
+简体中文, which QGIS stores as ``zh-Hans``: QGIS's own menus and the plugin both turn Chinese).
+desktop_driver.py's zh_CN scenario opens the dock from the toolbar, reads back its texts and the
+Processing toolbox's entries and QGIS's own Project menu, opens an index, clicks a tile, and saves a screenshot
 (tests/artifacts/dock_zh_CN_screenshot.png, shown in the README).
 """
 
