@@ -384,7 +384,8 @@ class SimilarityDock(QgsDockWidget):
 
         if self.thumbnails is not None:
             self.thumbnails.cancel()
-        self.thumbnails = ThumbnailRenderer(info.get("source"), self.session.crs, 64, self)
+        self.thumbnails = ThumbnailRenderer(info.get("source"), self.session.crs, 64, self,
+                                            sources=info.get("sources"))
         self.thumbnails.ready.connect(self._thumbnail)
         self._refresh_list()
 

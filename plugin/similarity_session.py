@@ -81,7 +81,8 @@ def load_index(path, is_canceled=None, report=None):
 
 
 def source_raster(meta):
-    """The raster the index was made from, for thumbnails (first one for multi-raster indexes)."""
+    """The raster the index was made from (the first one of several: ``info()['sources']`` maps each
+    raster's id prefix to its path, so thumbnails come from each tile's own raster)."""
     for key in ("source", "sources", "source_raster", "raster"):
         value = meta.get(key)
         if isinstance(value, (list, tuple)):
@@ -194,6 +195,8 @@ class SimilaritySession(QObject):
             "tiles": len(self.index),
             "crs": self.crs.authid() or self.crs.description(),
             "source": source_raster(meta),
+            "sources": {d["prefix"]: d["path"] for d in meta.get("source_details") or ()
+                        if isinstance(d, dict) and d.get("prefix") and d.get("path")},
         }
 
     # -- query ----------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Tile thumbnails rendered by QGIS from the index's source raster (its own style, any CRS)."""
+"""Tile thumbnails rendered by QGIS from the index's source rasters (their own style, any CRS)."""
+
+import re
 
 from qgis.core import QgsMapRendererParallelJob, QgsMapSettings, QgsRasterLayer
 from qgis.PyQt import sip
@@ -11,13 +13,32 @@ class ThumbnailRenderer(QObject):
 
     ready = pyqtSignal(str, object)
 
-    def __init__(self, raster_path, crs, size=64, parent=None):
+    def __init__(self, raster_path, crs, size=64, parent=None, sources=None):
+        """``raster_path``: the raster to draw from; ``sources``: {id prefix: raster path} of an index
+        of several rasters, whose tiles (``<prefix>_r<row>_c<col>``) are drawn from their own raster
+        (rasters of several dates may cover the same place)."""
         super().__init__(parent)
         self.size = size
         self.crs = crs
-        self.layer = QgsRasterLayer(raster_path, "thumbnail source") if raster_path else None
+        self.sources = dict(sources or {})
+        self.layers = {}  # raster path -> QgsRasterLayer, made when a tile of it is first drawn
+        self.default = raster_path
+        self.layer = self._layer(raster_path)
         self.jobs = {}
         self.cache = {}
+
+    def _layer(self, path):
+        if not path:
+            return None
+        if path not in self.layers:
+            self.layers[path] = QgsRasterLayer(path, "thumbnail source")
+        return self.layers[path]
+
+    def layer_for(self, tile_id):
+        """The raster layer that holds ``tile_id``'s pixels."""
+        m = re.match(r"(.+)_r\d+_c\d+$", tile_id)
+        path = self.sources.get(m.group(1)) if m else None
+        return self._layer(path or self.default)
 
     def valid(self):
         return self.layer is not None and self.layer.isValid()
@@ -30,8 +51,11 @@ class ThumbnailRenderer(QObject):
             return
         if tile_id in self.jobs:
             return
+        layer = self.layer_for(tile_id)
+        if layer is None or not layer.isValid():
+            return
         settings = QgsMapSettings()
-        settings.setLayers([self.layer])
+        settings.setLayers([layer])
         settings.setDestinationCrs(self.crs)
         settings.setExtent(geometry.boundingBox())
         settings.setOutputSize(QSize(self.size, self.size))

@@ -56,6 +56,9 @@ def test_two_crs_index_append_remove_and_clicks(processing, neon_osbs, warped, t
         assert lookup.tile_at(QgsPointXY(*centres[row])) == ix.ids[row]
     assert 404000 < centres[40][0] < 405000  # the WGS 84 tiles' centres came back to metres
 
+    # the dock's thumbnails: each tile drawn from its own raster (rasters of two dates may overlap)
+    _thumbnails_come_from_each_tiles_raster(ix, both["OUTPUT"], str(neon_osbs), warped)
+
     # grow: an index of OSBS alone plus the warped copy = the index of both, the old rows kept
     grown = processing.run("tile_embeddings:embedtiles", {
         "INPUT": str(neon_osbs), "OUTPUT": str(tmp_path / "grown.teindex"), **SMALL})["OUTPUT"]
@@ -90,3 +93,33 @@ def test_rasters_and_a_tile_index_together_are_refused(processing, neon_osbs, wa
         processing.run("tile_embeddings:embedtiles", {
             "INPUTS": [warped], "TILE_INDEX": split["OUTPUT"], "OUTPUT": str(tmp_path / "x.teindex"), **SMALL})
     assert not os.path.exists(tmp_path / "x.teindex")
+
+
+def _thumbnails_come_from_each_tiles_raster(ix, path, first, second):
+    import time
+
+    from qgis.core import QgsApplication
+
+    from tile_embeddings.plugin.similarity_session import SimilaritySession
+    from tile_embeddings.plugin.thumbnails import ThumbnailRenderer
+
+    session = SimilaritySession()
+    try:
+        session.open_index(path, wait=True)
+        info = session.info()
+        assert set(info["sources"].values()) == {first, second}
+        renderer = ThumbnailRenderer(info["source"], session.crs, 32, sources=info["sources"])
+        assert renderer.layer_for(ix.ids[0]).source() == first
+        assert renderer.layer_for(ix.ids[40]).source() == second
+        images = {}
+        renderer.ready.connect(lambda tile_id, image: images.update({tile_id: image}))
+        tile = ix.ids[40]
+        renderer.request(tile, session.lookup.geometries[tile])
+        end = time.time() + 30
+        while tile not in images and time.time() < end:
+            QgsApplication.processEvents()
+            time.sleep(0.01)
+        image = images[tile]
+        assert image.width() == 32 and image.pixelColor(16, 16).alpha() == 255  # imagery drawn
+    finally:
+        session.shutdown()
