@@ -30,6 +30,7 @@ from .errors import InputError
 CONNECT_TIMEOUT = 5  # seconds to reach the scheduler and to find a worker there
 CHECK_PATHS = 16  # source paths each worker opens before the run
 POLL_S = 0.05  # how often the client looks for finished chunks and at cancel
+WORKERLESS_S = 120  # a cluster without any worker for this long ends the run (its rows kept for a resume)
 
 _PYTHONPATH_FIX = (
     "put the folder that holds tile_embeddings (the plugin folder's parent) on the worker's PYTHONPATH "
@@ -183,15 +184,40 @@ def embed_on_cluster(address, source, prep, extractor, worker_model, starts, bat
             submit()
         ran_on, busy_s = set(), 0.0
         t0 = time.perf_counter()
+        seen, look = time.monotonic(), 0.0
         while pending:
             progress.check()
             finished = [f for f in pending if f.done()]
             if not finished:
+                now = time.monotonic()
+                if now >= look:  # every worker gone (machines stopped, killed): say so, do not wait forever
+                    look = now + 1.0
+                    if _has_workers(client):
+                        seen = now
+                    elif now - seen > WORKERLESS_S:
+                        raise InputError(
+                            f"the Dask cluster at {address} has had no worker for {WORKERLESS_S:.0f} s. Start "
+                            f"`dask worker {address}` again and run the algorithm again: the tiles embedded so far "
+                            "are kept and the run resumes after them.",
+                            parameter="SCHEDULER",
+                        )
                 time.sleep(POLL_S)
                 continue
+            seen = time.monotonic()
             for fut in finished:
                 pending.discard(fut)
-                result = fut.result()  # a bug on a worker raises here, with its traceback
+                try:
+                    result = fut.result()  # a bug on a worker raises here, with its traceback
+                except Exception as e:
+                    if fut.status != "cancelled" and "Cancelled" not in type(e).__name__:
+                        raise
+                    # not by us: the cluster dropped the chunk (every worker died, the scheduler restarted)
+                    raise InputError(
+                        f"the Dask cluster at {address} cancelled a chunk of tiles (its workers or scheduler "
+                        "stopped?). Run the algorithm again: the tiles embedded so far are kept and the run "
+                        "resumes after them.",
+                        parameter="SCHEDULER",
+                    ) from e
                 fut.release()
                 if "error" in result:
                     raise InputError(
@@ -209,6 +235,14 @@ def embed_on_cluster(address, source, prep, extractor, worker_model, starts, bat
         raise
     finally:
         client.close()
+
+
+def _has_workers(client):
+    """Whether the scheduler has any worker now (True when it cannot be asked: no false alarm)."""
+    try:
+        return bool(client.scheduler_info().get("workers"))
+    except Exception:
+        return True
 
 
 def embed_tiles_dask(output, scheduler, **kwargs):

@@ -105,6 +105,56 @@ def test_cancel_midway_then_resume(cluster, local, neon_osbs, tmp_path):
     assert not os.path.exists(partial)
 
 
+def test_a_cluster_that_loses_every_worker_ends_the_run_and_keeps_its_rows(neon_osbs, tmp_path, monkeypatch):
+    """Every worker killed mid-run (machines gone, no nanny to restart them): a clear message naming
+    SCHEDULER, not a traceback or a wait forever; the rows stored so far stay for a resume."""
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(embed_dask, "WORKERLESS_S", 3)
+    sfile = str(tmp_path / "scheduler.json")
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", "0", "--no-dashboard", "--scheduler-file", sfile],
+                                 stderr=subprocess.DEVNULL)
+    workers = []
+    try:
+        for _ in range(100):
+            if os.path.exists(sfile) and os.path.getsize(sfile):
+                break
+            time.sleep(0.1)
+        workers = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", sfile,
+                                     "--nthreads", "1", "--no-dashboard", "--no-nanny"], stderr=subprocess.DEVNULL)
+                   for _ in range(2)]
+        with open(sfile) as f:
+            address = json.load(f)["address"]
+        with distributed.Client(address, timeout=20, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=60)
+
+        def on_progress(f):
+            if f > 0.3:  # some chunks stored: every worker dies
+                for w in workers:
+                    w.kill()
+
+        out = tmp_path / "w.teindex"
+        t0 = time.monotonic()
+        with pytest.raises(InputError) as e:
+            embed_tiles(str(out), raster=str(neon_osbs), scheduler=address,
+                        progress=Progress(on_progress=on_progress), **TILES)
+        assert time.monotonic() - t0 < 120
+    finally:
+        for p in workers + [scheduler]:
+            p.kill()
+            p.wait(timeout=30)
+    assert e.value.parameter == "SCHEDULER"
+    # distributed cancels the chunks of dead workers (or, where it keeps them waiting, the watchdog ends the run)
+    message = e.value.message
+    assert "cancelled a chunk of tiles" in message or "has had no worker for 3 s" in message, message
+    assert "the run resumes after them" in message
+    assert not out.exists()
+    with open(os.path.join(str(out) + PARTIAL_SUFFIX, STATE)) as f:
+        assert 0 < json.load(f)["done"] < 64
+
+
 def test_unreachable_scheduler_names_it(neon_osbs, tmp_path, monkeypatch):
     monkeypatch.setattr(embed_dask, "CONNECT_TIMEOUT", 2)
     out = tmp_path / "u.teindex"
