@@ -635,21 +635,27 @@ class Extractor:
         return out.float().cpu().numpy()
 
     def describe(self):
-        return {
-            "model": self.model,
-            "model_kind": self.kind,
-            "weights": self.weights_label,
-            "weights_file": self.weights_path,
-            "weights_sha256": self.weights_sha256,
-            "dims": self.dims,
-            "features": self.features,
-            "mid_block": self.mid_block,
-            "mean": list(self.mean),
-            "std": list(self.std),
-            "runtime": self.runtime,
-            "runtime_version": self._torch.__version__,
-            "threads": self.threads,
-        }
+        return describe_extractor(self, self._torch.__version__)
+
+
+def describe_extractor(ex, runtime_version, **extra):
+    """What an index records of the extractor ``ex`` that embedded it (either runtime)."""
+    return {
+        "model": ex.model,
+        "model_kind": ex.kind,
+        "weights": ex.weights_label,
+        "weights_file": ex.weights_path,
+        "weights_sha256": ex.weights_sha256,
+        "dims": ex.dims,
+        "features": ex.features,
+        "mid_block": ex.mid_block,
+        "mean": list(ex.mean),
+        "std": list(ex.std),
+        "runtime": ex.runtime,
+        "runtime_version": runtime_version,
+        "threads": ex.threads,
+        **extra,
+    }
 
 
 def is_onnx(path):

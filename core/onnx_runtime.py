@@ -30,6 +30,7 @@ from .models import (
     IMAGENET_STD,
     checkpoint_names,
     custom_model_label,
+    describe_extractor,
     file_sha256,
     hash_prefix,
     model_threads,
@@ -252,23 +253,7 @@ class OnnxExtractor:
         self.check_cosine = worst
 
     def describe(self):
-        return {
-            "model": self.model,
-            "model_kind": self.kind,
-            "weights": self.weights_label,
-            "weights_file": self.weights_path,
-            "weights_sha256": self.weights_sha256,
-            "dims": self.dims,
-            "features": self.features,
-            "mid_block": self.mid_block,
-            "mean": list(self.mean),
-            "std": list(self.std),
-            "runtime": self.runtime,
-            "runtime_version": self.runtime_version,
-            "threads": self.threads,
-            "onnx_file": self.path,
-            "onnx_sha256": self.file_sha256,
-        }
+        return describe_extractor(self, self.runtime_version, onnx_file=self.path, onnx_sha256=self.file_sha256)
 
 
 # -- finding (or making) the model file ---------------------------------------------------------
